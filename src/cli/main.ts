@@ -1,0 +1,40 @@
+import { Command, Option } from 'commander';
+import { ConfigError } from './serve-config.js';
+import { serveCommand } from './serve-command.js';
+
+export function buildProgram(): Command {
+  const program = new Command('pending-hooks').description('Serve, emulate and load-test Stream Chat pending-message callbacks.');
+  program
+    .command('serve')
+    .description('serve the handlers of a module (default export: defineHandlers({...}) or (hooks) => {...})')
+    .argument('<module>', 'handlers module (.js, .mjs or .ts)')
+    .option('--config <file>', 'JSON config file (several apps, any setting)')
+    .option('--host <host>', 'listen address (env HOST, default 127.0.0.1)')
+    .option('--port <port>', 'listen port (env PORT, default 3000)')
+    .option('--timeout-ms <ms>', "the hook's timeout_ms (env TIMEOUT_MS, default 500)")
+    .addOption(new Option('--fallback <action>', 'decision when the handler is late or throws (env FALLBACK, default keep_pending)').choices(['commit', 'delete', 'keep_pending']))
+    .addOption(new Option('--answer <timing>', 'inline, ack-first or auto (env ANSWER, default auto)').choices(['auto', 'inline', 'ack-first']))
+    .option('--answer-within-ms <ms>', 'longest budget answered inline (env ANSWER_WITHIN_MS, default 5000)')
+    .option('--mount <path>', 'REST mount, e.g. /stream (env REST_MOUNT, default "")')
+    .option('--twirp-prefix <path>', 'Twirp prefix (env TWIRP_PREFIX, default /twirp; "" allowed)')
+    .option('--no-twirp', 'serve REST only')
+    .option('--base-url <url>', "Stream API base URL (env STREAM_BASE_URL, default Stream's)")
+    .option('--body-limit <bytes>', 'largest body accepted (env BODY_LIMIT, default 1048576)')
+    .option('--dry-run', 'answer and log decisions without calling Stream')
+    .option('--insecure-no-signature', 'DEVELOPMENT ONLY: accept unsigned callbacks')
+    .action(serveCommand);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof TypeError || error instanceof RangeError) {
+      process.stderr.write(`pending-hooks: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+}

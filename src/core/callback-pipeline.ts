@@ -1,0 +1,161 @@
+import type { Logger } from 'pino';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { PendingMessageMethod, PendingMessageEvent } from '../event/pending-message-event.js';
+import type { AppKeyring, ResolvedApp } from '../signature/app-keyring.js';
+import { verifyRequestSignature } from '../signature/verify-request.js';
+import type { TransportFamily, WireCodec } from '../transports/codec.js';
+import { HookError } from './hook-error.js';
+import { inflateBody } from './inflate-body.js';
+import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from './neutral.js';
+
+/** One served path: which protocol, which of Stream's two methods. */
+export interface CallbackRoute {
+  readonly path: string;
+  readonly family: TransportFamily;
+  readonly method: PendingMessageMethod;
+  /** False only when signature checks were explicitly turned off for this transport. */
+  readonly verify: boolean;
+}
+
+export interface PipelineOptions {
+  routes: readonly CallbackRoute[];
+  /** Picks the family that answers an unknown path (REST 404 or Twirp bad_route). */
+  familyForUnknownPath(path: string): TransportFamily;
+  keyring: AppKeyring;
+  bodyLimit: number;
+  maxJsonDepth: number;
+  dispatcher: Dispatcher;
+  logger: Logger;
+}
+
+/** A request that passed route, method and content-type checks. */
+export interface PreflightMatch {
+  readonly route: CallbackRoute;
+  readonly codec: WireCodec;
+}
+
+/**
+ * The request pipeline, framework-neutral: route and method → content type → size → signature
+ * → decode → validate → dispatch → answer. `handle` runs all of it; adapters that check route,
+ * method, content type and size themselves (the fastify plugin) call `preflight` early and
+ * `process` once the body is read.
+ */
+export interface CallbackPipeline {
+  readonly routes: readonly CallbackRoute[];
+  handle(request: NeutralRequest): Promise<NeutralResponse>;
+  /** Route, method and content-type checks; an error response, or the codec to use. */
+  preflight(route: CallbackRoute, method: string, headers: NeutralHeaders): PreflightMatch | NeutralResponse;
+  /** Size (inflated), signature, decode, dispatch. */
+  process(match: PreflightMatch, request: NeutralRequest): Promise<NeutralResponse>;
+  /** The error answer for an unknown path, in the protocol the path looks like. */
+  notFound(path: string, method: string): NeutralResponse;
+  /** Answers an error met by an adapter (such as a too-large body) in the route's protocol. */
+  fail(route: CallbackRoute | undefined, path: string, error: HookError): NeutralResponse;
+}
+
+const gzipEncoding = 'gzip';
+
+export function createCallbackPipeline(options: PipelineOptions): CallbackPipeline {
+  const { keyring, bodyLimit, dispatcher, logger } = options;
+  const limits = { maxJsonDepth: options.maxJsonDepth };
+  const byPath = new Map(options.routes.map((route) => [route.path, route]));
+
+  function refuse(family: TransportFamily | WireCodec, error: HookError, context: Record<string, unknown>): NeutralResponse {
+    const level = error.code === 'internal' ? 'error' : 'warn';
+    logger[level]({ ...context, code: error.code, why: error.detail ?? error.message }, 'callback refused');
+    return family.encodeError(error);
+  }
+
+  function preflight(route: CallbackRoute, method: string, headers: NeutralHeaders): PreflightMatch | NeutralResponse {
+    if (method !== 'POST') {
+      return refuse(route.family, new HookError('method_not_allowed', `${method} is not allowed; Stream POSTs callbacks`), { path: route.path, method });
+    }
+    const contentType = headerValue(headers, 'content-type');
+    const codec = route.family.codecFor(contentType);
+    if (!codec) {
+      return refuse(route.family, new HookError('unsupported_media_type', `content type ${JSON.stringify(contentType ?? '')} is not served here`), { path: route.path });
+    }
+    const encoding = headerValue(headers, 'content-encoding');
+    if (encoding !== undefined && encoding !== gzipEncoding && encoding !== 'identity' && encoding.trim().toLowerCase() !== gzipEncoding) {
+      return refuse(route.family, new HookError('unsupported_media_type', `content encoding ${JSON.stringify(encoding)} is not supported (gzip is)`), { path: route.path });
+    }
+    return { route, codec };
+  }
+
+  async function process(match: PreflightMatch, request: NeutralRequest): Promise<NeutralResponse> {
+    const { route, codec } = match;
+    const { headers } = request;
+    const webhookId = headerValue(headers, 'x-webhook-id');
+    const raw = request.body;
+    if (raw.length > bodyLimit) {
+      return refuse(codec, new HookError('payload_too_large', `body exceeds ${bodyLimit} bytes`), { path: route.path, webhookId });
+    }
+    const encoding = headerValue(headers, 'content-encoding');
+    const inflating = inflateBody(raw, encoding !== undefined && encoding.trim().toLowerCase() === gzipEncoding, bodyLimit, codec.transport === 'twirp-protobuf' ? 'malformed_protobuf' : 'malformed_json');
+    const body = inflating instanceof Uint8Array ? inflating : await inflating;
+    if (body instanceof HookError) return refuse(codec, body, { path: route.path, webhookId });
+
+    const app = keyring.resolve(headerValue(headers, 'x-api-key'));
+    let resolved: ResolvedApp;
+    if (app instanceof HookError) {
+      if (route.verify || keyring.apps.length > 0) return refuse(codec, app, { path: route.path, webhookId });
+      resolved = { apiKey: headerValue(headers, 'x-api-key') ?? 'unverified', secrets: [], keys: [] };
+    } else resolved = app;
+    if (route.verify) {
+      const invalid = verifyRequestSignature(resolved, body, raw, headerValue(headers, 'x-signature'));
+      if (invalid) return refuse(codec, invalid, { path: route.path, webhookId, apiKey: resolved.apiKey });
+    }
+
+    const payload = codec.decode(body, limits);
+    if (payload instanceof HookError) return refuse(codec, payload, { path: route.path, webhookId, apiKey: resolved.apiKey });
+
+    const attemptHeader = headerValue(headers, 'x-webhook-attempt');
+    const attempt = attemptHeader === undefined ? 1 : Number.parseInt(attemptHeader, 10) || 1;
+    const event: PendingMessageEvent = {
+      method: route.method,
+      message: payload.message,
+      metadata: payload.metadata,
+      requestInfo: payload.requestInfo,
+      webhookId: webhookId || undefined,
+      attempt,
+      apiKey: resolved.apiKey,
+      transport: codec.transport,
+      receivedAt: Date.now() - (performance.now() - request.receivedAt),
+    };
+
+    try {
+      if (route.method === 'DeletedPendingMessage') {
+        await dispatcher.deleted(event, request.receivedAt);
+        return codec.encodeDeleted();
+      }
+      const result = await dispatcher.passOn(event, request.receivedAt);
+      if (result.kind === 'decided') return codec.encodePassOn(result.outcome);
+      if (result.kind === 'accepted') return codec.encodeAccepted();
+      return codec.encodeError(new HookError('decision_not_applied', `the ${result.outcome.action} decision could not be applied through Stream's API in time; retry`));
+    } catch (error) {
+      logger.error({ err: error, webhookId, messageId: event.message.id }, 'dispatch failed');
+      return codec.encodeError(new HookError('internal', 'internal error'));
+    }
+  }
+
+  function notFound(path: string, method: string): NeutralResponse {
+    return refuse(options.familyForUnknownPath(path), new HookError('not_found', `no callback is served at ${path}`), { path, method });
+  }
+
+  return {
+    routes: options.routes,
+    preflight,
+    process,
+    notFound,
+    fail(route, path, error) {
+      return refuse(route?.family ?? options.familyForUnknownPath(path), error, { path });
+    },
+    async handle(request) {
+      const route = byPath.get(request.path);
+      if (!route) return notFound(request.path, request.method);
+      const match = preflight(route, request.method, request.headers);
+      if (!('codec' in match)) return match;
+      return process(match, request);
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import type { StreamApi } from '../stream-api/stream-api.js';
+import { createDeadline, sleep } from '../dispatch/deadline.js';
+import type { DecisionAction } from './decision.js';
+
+export interface ApplyReport {
+  /** applied: the API took it; already_done: not pending any more (or gone); failed: not applied. */
+  readonly status: 'applied' | 'already_done' | 'nothing_to_do' | 'failed';
+  readonly attempts: number;
+  readonly detail?: string;
+}
+
+export interface ApplyRetryOptions {
+  /** First backoff between attempts; doubles each time. */
+  readonly baseBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+const noApiCall: ApplyReport = Object.freeze({ status: 'nothing_to_do', attempts: 0 });
+
+/**
+ * Applies a decision through Stream's API before `deadlineAt` (`performance.now()` time):
+ * commit or hard delete, retrying transient failures (network, 5xx, 429) with backoff while the
+ * budget lasts. Every call gets the deadline's signal, so nothing outlives the budget.
+ */
+export async function applyDecision(
+  api: StreamApi,
+  action: DecisionAction,
+  messageId: string,
+  deadlineAt: number,
+  retry: ApplyRetryOptions,
+): Promise<ApplyReport> {
+  if (action === 'keep_pending') return noApiCall;
+  const deadline = createDeadline(deadlineAt, 'applying the decision');
+  let attempts = 0;
+  let backoff = retry.baseBackoffMs;
+  try {
+    for (;;) {
+      attempts++;
+      const result =
+        action === 'commit'
+          ? await api.commitMessage(messageId, deadline.signal)
+          : await api.hardDeleteMessage(messageId, deadline.signal);
+      if (result.status === 'applied') return { status: 'applied', attempts };
+      if (result.status === 'already_done') return { status: 'already_done', attempts, detail: result.detail };
+      const wait = Math.min(Math.max(backoff, result.retryAfterMs ?? 0), retry.maxBackoffMs);
+      // A retry that cannot finish before the deadline is not worth starting.
+      if (!result.retryable || deadline.remainingMs() <= wait + 1) {
+        return { status: 'failed', attempts, detail: result.detail };
+      }
+      await sleep(wait * (0.5 + Math.random() * 0.5), deadline.signal);
+      backoff *= 2;
+    }
+  } finally {
+    deadline.cancel();
+  }
+}

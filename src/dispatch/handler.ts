@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import type { Decision } from '../decision/decision.js';
+import type { PendingMessageEvent } from '../event/pending-message-event.js';
+
+/** What a handler gets besides the event: its deadline, as a signal and as numbers, and a logger. */
+export interface HandlerContext {
+  /** Aborts at the handler's deadline (reason: `DeadlineExceededError`) or on shutdown. Pass it to every call you make. */
+  readonly signal: AbortSignal;
+  /** Wall-clock deadline, ms since the epoch. */
+  readonly deadline: number;
+  /** Milliseconds left before the deadline (0 when past it). */
+  remainingMs(): number;
+  /** A pino child logger bound to the webhook id and message id. */
+  readonly log: Logger;
+}
+
+/**
+ * Decides a pending message. Return `decide.commit()`, `decide.delete(reason)` or
+ * `decide.keepPending(reason)`. A result that arrives after the deadline is dropped; a throw
+ * becomes the fallback decision with reason `handler_error`.
+ */
+export type PassOnHandler = (event: PendingMessageEvent, context: HandlerContext) => Decision | Promise<Decision>;
+
+/** Told that a pending message was deleted (by its author, a moderator, or its timeout). */
+export type DeletedHandler = (event: PendingMessageEvent, context: HandlerContext) => void | Promise<void>;
+
+/** The callbacks a handler can be registered for, by Stream's method name. */
+export interface PendingHandlers {
+  PassOnPendingMessage: PassOnHandler;
+  DeletedPendingMessage: DeletedHandler;
+}
+
+/**
+ * One moderation step: return a decision to give an opinion, or `undefined` to let the message
+ * pass to the next check. Used with `compose` / `composeParallel`.
+ */
+export type Check = (
+  event: PendingMessageEvent,
+  context: HandlerContext,
+) => Decision | undefined | void | Promise<Decision | undefined | void>;

@@ -1,0 +1,34 @@
+/**
+ * pending-hooks: serve Stream Chat's pending-message callbacks (REST and Twirp) with signature
+ * checks, a time budget with a fallback decision, and decisions applied exactly once.
+ */
+export { createPendingHooks, defaultBodyLimit, defaultTimeoutMs } from './pending-hooks.js';
+export type { ApiOption, PendingHooks, PendingHooksOptions, ResolvedPendingHooksOptions } from './pending-hooks.js';
+export { decide } from './decision/decision.js';
+export type { Decision, DecisionAction, Outcome } from './decision/decision.js';
+export { compose, composeParallel } from './dispatch/compose.js';
+export type { Check, DeletedHandler, HandlerContext, PassOnHandler, PendingHandlers } from './dispatch/handler.js';
+export { DeadlineExceededError } from './dispatch/deadline.js';
+export type { AnswerTiming } from './dispatch/dispatcher.js';
+export type { PendingMessageEvent, PendingMessageMethod, TransportName } from './event/pending-message-event.js';
+export type { Attachment, PendingMessage, RequestInfo, StreamUser } from './event/message-schema.js';
+export { sign, verify } from './signature/sign.js';
+export type { AppCredentials } from './signature/app-keyring.js';
+export { createServer } from './server/create-server.js';
+export type { CreateServerOptions } from './server/create-server.js';
+export { pendingHooksPlugin } from './server/fastify-plugin.js';
+export type { PendingHooksPluginOptions } from './server/fastify-plugin.js';
+export { createNodeListener } from './server/node-listener.js';
+export type { DedupeRecord, DedupeStore } from './decision/dedupe-store.js';
+export { createMemoryDedupeStore } from './decision/memory-dedupe-store.js';
+export type { MemoryDedupeStoreOptions } from './decision/memory-dedupe-store.js';
+export { createStreamApiClient } from './stream-api/stream-api-client.js';
+export { fromStreamChat } from './stream-api/stream-chat-adapter.js';
+export type { ApplyResult, StreamApi } from './stream-api/stream-api.js';
+export { defineHandlers } from './define-handlers.js';
+export type { HandlersModule } from './define-handlers.js';
+
+// Library-internal building blocks (custom adapters, benchmarks): stable but not the main API.
+export { HookError } from './core/hook-error.js';
+export type { HookErrorCode } from './core/hook-error.js';
+export type { NeutralRequest, NeutralResponse } from './core/neutral.js';

@@ -1,0 +1,267 @@
+import pino, { type Logger, type LoggerOptions } from 'pino';
+import { createCallbackPipeline, type CallbackPipeline, type CallbackRoute } from './core/callback-pipeline.js';
+import type { NeutralRequest, NeutralResponse } from './core/neutral.js';
+import type { ApplyRetryOptions } from './decision/apply-decision.js';
+import type { DecisionAction } from './decision/decision.js';
+import { isDecisionAction } from './decision/decision.js';
+import type { DedupeStore } from './decision/dedupe-store.js';
+import { createMemoryDedupeStore, type MemoryDedupeStoreOptions } from './decision/memory-dedupe-store.js';
+import { createDispatcher, type AnswerTiming, type Dispatcher } from './dispatch/dispatcher.js';
+import type { DeletedHandler, PassOnHandler, PendingHandlers } from './dispatch/handler.js';
+import type { PendingMessageMethod } from './event/pending-message-event.js';
+import { createAppKeyring, type AppCredentials } from './signature/app-keyring.js';
+import { createStreamApiClient } from './stream-api/stream-api-client.js';
+import type { StreamApi } from './stream-api/stream-api.js';
+import { fromStreamChat, type StreamChatLike } from './stream-api/stream-chat-adapter.js';
+import { createRestFamily } from './transports/rest/index.js';
+import { createTwirpFamily, twirpServiceName } from './transports/twirp/index.js';
+
+/** Where decisions go: Stream's HTTP API, your own `StreamApi`, an official `StreamChat` client, or one per app. */
+export type ApiOption =
+  | { baseUrl?: string; connections?: number }
+  | StreamApi
+  | StreamChatLike
+  | ((apiKey: string) => StreamApi | undefined);
+
+export interface PendingHooksOptions {
+  /** The Stream apps served (several secrets each for rotation). Or use `apiKey` + `apiSecret` for one app. */
+  apps?: AppCredentials[];
+  apiKey?: string;
+  /** One secret, or several during a rotation (the first signs API calls). */
+  apiSecret?: string | string[];
+  /** The hook's `timeout_ms`: a decision is applied within this many ms of arrival. Default 500. */
+  timeoutMs?: number;
+  /** Applied when the handler misses its deadline or throws. Default `keep_pending`. */
+  fallback?: DecisionAction;
+  /** `auto` (default): inline when `timeoutMs <= answerWithinMs`, else ack-first. */
+  answer?: 'auto' | AnswerTiming;
+  /** Longest budget answered inline; Stream's request timeout is 6 s. Default 5000. */
+  answerWithinMs?: number;
+  /** Time kept back from the handler's deadline to apply the decision. Default 100. */
+  applyReserveMs?: number;
+  /** Largest body accepted, raw and inflated, in bytes (inclusive). Default 1 MiB. */
+  bodyLimit?: number;
+  /** Deepest JSON nesting accepted (the outermost value is depth 1). Default 64. */
+  maxJsonDepth?: number;
+  /**
+   * Check `X-Signature` (default true). `false`, or `{ twirp: false }` for one transport, is for
+   * local development only and logs a loud warning.
+   */
+  verifySignatures?: boolean | { rest?: boolean; twirp?: boolean };
+  /** Where decisions are applied. Omitted: dry run, decisions are only answered and logged. */
+  api?: ApiOption;
+  /** Retry dedupe: a store (e.g. Redis) or options for the in-memory LRU. */
+  dedupe?: DedupeStore | MemoryDedupeStoreOptions;
+  /** Backoff between API retries. Default 25 ms doubling, at most 250 ms. */
+  retry?: Partial<ApplyRetryOptions>;
+  /** A pino logger or pino options. Default: pino at `LOG_LEVEL` or info. */
+  logger?: Logger | LoggerOptions;
+  /** REST routes are `{mount}/PassOnPendingMessage` etc. Default `''`. */
+  rest?: { mount?: string };
+  /** Twirp routes are `{prefix}/pendingmessage.v1.PendingMessageService/{Method}`; `false` turns Twirp off. Default prefix `/twirp`. */
+  twirp?: false | { prefix?: string };
+}
+
+/** The settled configuration, as used. */
+export interface ResolvedPendingHooksOptions {
+  readonly timeoutMs: number;
+  readonly fallback: DecisionAction;
+  readonly timing: AnswerTiming;
+  readonly answerWithinMs: number;
+  readonly applyReserveMs: number;
+  readonly bodyLimit: number;
+  readonly maxJsonDepth: number;
+  readonly restMount: string;
+  readonly twirpPrefix: string | undefined;
+  readonly verify: { readonly rest: boolean; readonly twirp: boolean };
+  readonly dryRun: boolean;
+  readonly apiKeys: readonly string[];
+}
+
+/** A configured set of pending-message handlers, servable by any adapter. */
+export interface PendingHooks {
+  /** Registers the handler for one of Stream's callbacks (one per method; a second replaces the first). */
+  on<M extends PendingMessageMethod>(method: M, handler: PendingHandlers[M]): PendingHooks;
+  readonly options: ResolvedPendingHooksOptions;
+  readonly logger: Logger;
+  /** The framework-neutral request pipeline the adapters drive. */
+  readonly pipeline: CallbackPipeline;
+  /** Serves one neutral request (for custom adapters and tests). */
+  handle(request: NeutralRequest): Promise<NeutralResponse>;
+  /** Waits for decisions in progress (aborting handlers after `graceMs`, default 10 s), then closes API pools. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export const defaultTimeoutMs = 500;
+export const defaultBodyLimit = 1024 * 1024;
+
+function normalizePrefix(prefix: string, what: string): string {
+  const trimmed = prefix.replace(/\/+$/, '');
+  if (trimmed !== '' && !trimmed.startsWith('/')) throw new TypeError(`pending-hooks: ${what} must start with "/" (got ${prefix})`);
+  return trimmed;
+}
+
+function positive(value: number | undefined, fallbackValue: number, what: string): number {
+  const result = value ?? fallbackValue;
+  if (!Number.isFinite(result) || result <= 0) throw new RangeError(`pending-hooks: ${what} must be a positive number (got ${value})`);
+  return result;
+}
+
+function isStreamApi(api: object): api is StreamApi {
+  return typeof (api as StreamApi).commitMessage === 'function' && typeof (api as StreamApi).hardDeleteMessage === 'function';
+}
+
+const twirpPathWithEmptyPrefix = /^\/[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+\/[A-Za-z_][\w]*$/;
+
+/**
+ * Creates the handlers' home: register with `.on('PassOnPendingMessage', fn)`, then serve with
+ * `createServer(hooks)`, the fastify plugin, or `createNodeListener(hooks)`.
+ */
+export function createPendingHooks(options: PendingHooksOptions = {}): PendingHooks {
+  const logger: Logger =
+    options.logger && typeof (options.logger as Logger).child === 'function'
+      ? (options.logger as Logger)
+      : pino({ level: process.env.LOG_LEVEL ?? 'info', ...(options.logger as LoggerOptions | undefined) });
+
+  const apps: AppCredentials[] = [...(options.apps ?? [])];
+  if (options.apiKey !== undefined || options.apiSecret !== undefined) {
+    if (!options.apiKey || !options.apiSecret) throw new TypeError('pending-hooks: apiKey and apiSecret go together');
+    apps.push({ apiKey: options.apiKey, secrets: typeof options.apiSecret === 'string' ? [options.apiSecret] : options.apiSecret });
+  }
+  const keyring = createAppKeyring(apps);
+
+  const verifyOption = options.verifySignatures ?? true;
+  const verify =
+    typeof verifyOption === 'boolean'
+      ? { rest: verifyOption, twirp: verifyOption }
+      : { rest: verifyOption.rest ?? true, twirp: verifyOption.twirp ?? true };
+  if (!verify.rest || !verify.twirp) {
+    logger.warn(
+      { verify },
+      '!!! SIGNATURE CHECKS ARE OFF: anyone who can reach this server can commit or delete messages. Use this for local development only. !!!',
+    );
+  } else if (apps.length === 0) {
+    throw new TypeError('pending-hooks: configure at least one app (apiKey + apiSecret, or apps) to verify signatures, or set verifySignatures: false for local development');
+  }
+
+  const timeoutMs = positive(options.timeoutMs, defaultTimeoutMs, 'timeoutMs');
+  const answerWithinMs = positive(options.answerWithinMs, 5000, 'answerWithinMs');
+  const fallback = options.fallback ?? 'keep_pending';
+  if (!isDecisionAction(fallback)) throw new TypeError(`pending-hooks: fallback must be commit, delete or keep_pending (got ${fallback})`);
+  const answer = options.answer ?? 'auto';
+  if (answer !== 'auto' && answer !== 'inline' && answer !== 'ack-first') throw new TypeError(`pending-hooks: answer must be auto, inline or ack-first (got ${answer})`);
+  const timing: AnswerTiming = answer === 'auto' ? (timeoutMs <= answerWithinMs ? 'inline' : 'ack-first') : answer;
+  const restMount = normalizePrefix(options.rest?.mount ?? '', 'rest.mount');
+  const twirpPrefix = options.twirp === false ? undefined : normalizePrefix(options.twirp?.prefix ?? '/twirp', 'twirp.prefix');
+
+  const apiFor = resolveApi(options.api, apps);
+  if (!options.api) logger.warn('no Stream API configured: DRY RUN, decisions are answered and logged but not applied');
+
+  const handlers: { passOn: PassOnHandler | undefined; deleted: DeletedHandler | undefined } = { passOn: undefined, deleted: undefined };
+  const dedupe: DedupeStore =
+    options.dedupe && typeof (options.dedupe as DedupeStore).get === 'function'
+      ? (options.dedupe as DedupeStore)
+      : createMemoryDedupeStore(options.dedupe as MemoryDedupeStoreOptions | undefined);
+
+  const resolved: ResolvedPendingHooksOptions = {
+    timeoutMs,
+    fallback,
+    timing,
+    answerWithinMs,
+    applyReserveMs: positive(options.applyReserveMs, 100, 'applyReserveMs'),
+    bodyLimit: positive(options.bodyLimit, defaultBodyLimit, 'bodyLimit'),
+    maxJsonDepth: positive(options.maxJsonDepth, 64, 'maxJsonDepth'),
+    restMount,
+    twirpPrefix,
+    verify,
+    dryRun: !options.api,
+    apiKeys: apps.map((app) => app.apiKey),
+  };
+
+  const dispatcher: Dispatcher = createDispatcher({
+    timeoutMs,
+    fallback,
+    timing,
+    applyReserveMs: resolved.applyReserveMs,
+    retry: { baseBackoffMs: options.retry?.baseBackoffMs ?? 25, maxBackoffMs: options.retry?.maxBackoffMs ?? 250 },
+    dedupe,
+    logger,
+    apiFor: apiFor.get,
+    handlers: () => handlers,
+  });
+
+  const rest = createRestFamily();
+  const routes: CallbackRoute[] = [];
+  for (const method of ['PassOnPendingMessage', 'DeletedPendingMessage'] as const) {
+    routes.push({ path: `${restMount}/${method}`, family: rest, method, verify: verify.rest });
+  }
+  const twirp = twirpPrefix === undefined ? undefined : createTwirpFamily();
+  if (twirp) {
+    for (const method of ['PassOnPendingMessage', 'DeletedPendingMessage'] as const) {
+      routes.push({ path: `${twirpPrefix}/${twirpServiceName}/${method}`, family: twirp, method, verify: verify.twirp });
+    }
+  }
+  const paths = new Set<string>();
+  for (const route of routes) {
+    if (paths.has(route.path)) throw new TypeError(`pending-hooks: two routes at ${route.path}; give rest.mount and twirp.prefix different values`);
+    paths.add(route.path);
+  }
+
+  const pipeline = createCallbackPipeline({
+    routes,
+    familyForUnknownPath(path) {
+      if (!twirp) return rest;
+      if (twirpPrefix === '' ? twirpPathWithEmptyPrefix.test(path) : path.startsWith(`${twirpPrefix}/`)) return twirp;
+      return rest;
+    },
+    keyring,
+    bodyLimit: resolved.bodyLimit,
+    maxJsonDepth: resolved.maxJsonDepth,
+    dispatcher,
+    logger,
+  });
+
+  const hooks: PendingHooks = {
+    on(method, handler) {
+      if (typeof handler !== 'function') throw new TypeError(`pending-hooks: the ${method} handler must be a function`);
+      if (method === 'PassOnPendingMessage') handlers.passOn = handler as PassOnHandler;
+      else if (method === 'DeletedPendingMessage') handlers.deleted = handler as DeletedHandler;
+      else throw new TypeError(`pending-hooks: unknown callback ${String(method)}`);
+      return hooks;
+    },
+    options: resolved,
+    logger,
+    pipeline,
+    handle: (request) => pipeline.handle(request),
+    async close(graceMs = 10_000) {
+      await dispatcher.close(graceMs);
+      await apiFor.close();
+      await dedupe.close?.();
+    },
+  };
+  return hooks;
+}
+
+function resolveApi(
+  option: ApiOption | undefined,
+  apps: readonly AppCredentials[],
+): { get(apiKey: string): StreamApi | undefined; close(): Promise<void> } {
+  if (!option) return { get: () => undefined, close: async () => {} };
+  if (typeof option === 'function') return { get: option, close: async () => {} };
+  if (isStreamApi(option)) return { get: () => option, close: () => option.close() };
+  if (typeof (option as StreamChatLike).commitMessage === 'function') {
+    const adapted = fromStreamChat(option as StreamChatLike);
+    return { get: () => adapted, close: () => adapted.close() };
+  }
+  const { baseUrl, connections } = option as { baseUrl?: string; connections?: number };
+  const clients = new Map<string, StreamApi>();
+  for (const app of apps) {
+    clients.set(app.apiKey, createStreamApiClient({ apiKey: app.apiKey, secret: app.secrets[0]!, baseUrl, connections }));
+  }
+  return {
+    get: (apiKey) => clients.get(apiKey),
+    close: async () => {
+      await Promise.all([...clients.values()].map((client) => client.close()));
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import closeWithGrace from 'close-with-grace';
+import type { Server } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance } from 'fastify';
+import type { PendingHooks } from '../pending-hooks.js';
+import { pendingHooksPlugin } from './fastify-plugin.js';
+
+export interface CreateServerOptions {
+  /** Extra fastify options (the logger is the hooks' pino logger). */
+  fastify?: Omit<FastifyHttpOptions<Server>, 'logger' | 'loggerInstance'>;
+  /** Close gracefully on SIGINT/SIGTERM (default false: a library should not own signals; the CLI turns it on). */
+  handleSignals?: boolean;
+}
+
+/**
+ * A standalone fastify server serving the hooks: every path answers in the contract's format
+ * (unknown paths 404 / `bad_route`). Call `.listen({ port, host })` on it; `close()` waits for
+ * decisions in progress.
+ */
+export async function createServer(hooks: PendingHooks, options: CreateServerOptions = {}): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: hooks.logger as FastifyBaseLogger,
+    // One structured line per callback comes from the dispatcher; fastify's per-request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Stream keeps connections alive between callbacks; idle sockets may live a while.
+    keepAliveTimeout: 65_000,
+    bodyLimit: hooks.options.bodyLimit,
+    ...options.fastify,
+  } satisfies FastifyHttpOptions<Server>);
+  await app.register(pendingHooksPlugin, { hooks, catchUnknownPaths: false });
+  app.setNotFoundHandler((request, reply) => {
+    const response = hooks.pipeline.notFound(request.url.split('?')[0]!, request.method);
+    return reply.code(response.status).headers(response.headers).send(response.body);
+  });
+  app.addHook('onClose', async () => {
+    await hooks.close();
+  });
+  if (options.handleSignals) {
+    const closeListeners = closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+      if (err) hooks.logger.error({ err }, 'closing after an error');
+      else hooks.logger.info({ signal }, 'closing: waiting for decisions in progress');
+      await app.close();
+    });
+    app.addHook('onClose', async () => closeListeners.uninstall());
+  }
+  return app;
+}

@@ -1,0 +1,101 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { CallbackRoute, PreflightMatch } from '../core/callback-pipeline.js';
+import { HookError } from '../core/hook-error.js';
+import type { NeutralResponse } from '../core/neutral.js';
+import type { PendingHooks } from '../pending-hooks.js';
+
+export interface PendingHooksPluginOptions {
+  hooks: PendingHooks;
+  /**
+   * Answer unknown paths under the REST mount / Twirp prefix with the contract's JSON 404 /
+   * `bad_route`. Default true; has no effect for an empty mount (the host app keeps its own 404).
+   */
+  catchUnknownPaths?: boolean;
+}
+
+const everyMethod: HTTPMethods[] = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
+
+interface CallbackState {
+  match: PreflightMatch | undefined;
+  receivedAt: number;
+}
+
+function send(reply: FastifyReply, response: NeutralResponse): FastifyReply {
+  return reply.code(response.status).headers(response.headers).send(response.body);
+}
+
+/**
+ * Mounts the callback routes in a fastify app. Encapsulated on purpose (no `fastify-plugin`):
+ * its raw-body parser, hooks and error handler stay inside it, so the host app's JSON routes,
+ * parsers and error handler are untouched. Fastify's `prefix` register option works too.
+ *
+ * ```ts
+ * await app.register(pendingHooksPlugin, { hooks });
+ * ```
+ */
+export async function pendingHooksPlugin(app: FastifyInstance, options: PendingHooksPluginOptions): Promise<void> {
+  const { hooks } = options;
+  const { pipeline } = hooks;
+  const { bodyLimit } = hooks.options;
+
+  app.decorateRequest('pendingHooks', null);
+  app.removeAllContentTypeParsers();
+  // Signatures are over the raw bytes: keep the body as a Buffer, never parse it here.
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    const route = (request.routeOptions.config as { callbackRoute?: CallbackRoute }).callbackRoute;
+    let hookError: HookError;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') hookError = new HookError('payload_too_large', `body exceeds ${bodyLimit} bytes`);
+    else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      hookError = new HookError(route?.family.name === 'twirp' ? 'malformed_protobuf' : 'malformed_json', 'request body could not be read', error.message);
+    } else {
+      request.log.error({ err: error }, 'pending-hooks route failed');
+      hookError = new HookError('internal', 'internal error');
+    }
+    return send(reply, pipeline.fail(route, request.url, hookError));
+  });
+
+  for (const route of pipeline.routes) {
+    app.route({
+      method: everyMethod,
+      url: route.path,
+      exposeHeadRoute: false,
+      config: { callbackRoute: route },
+      onRequest(request: FastifyRequest, reply: FastifyReply, done: () => void) {
+        const receivedAt = performance.now();
+        const match = pipeline.preflight(route, request.method, request.headers);
+        if (!('codec' in match)) {
+          void send(reply, match);
+          return;
+        }
+        (request as unknown as { pendingHooks: CallbackState }).pendingHooks = { match, receivedAt };
+        done();
+      },
+      async handler(request, reply) {
+        const state = (request as unknown as { pendingHooks: CallbackState }).pendingHooks;
+        const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+        const response = await pipeline.process(state.match!, {
+          method: request.method,
+          path: route.path,
+          headers: request.headers,
+          body,
+          receivedAt: state.receivedAt,
+        });
+        return send(reply, response);
+      },
+    });
+  }
+
+  if (options.catchUnknownPaths ?? true) {
+    const prefixes = new Set([hooks.options.restMount, hooks.options.twirpPrefix].filter((p): p is string => !!p));
+    for (const prefix of prefixes) {
+      app.route({
+        method: everyMethod,
+        url: `${prefix}/*`,
+        exposeHeadRoute: false,
+        handler: (request, reply) => send(reply, pipeline.notFound(request.url.split('?')[0]!, request.method)),
+      });
+    }
+  }
+}

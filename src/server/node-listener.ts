@@ -1,0 +1,42 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HookError } from '../core/hook-error.js';
+import type { PendingHooks } from '../pending-hooks.js';
+
+/**
+ * A plain `node:http` request listener serving the hooks, for apps without fastify:
+ * `http.createServer(createNodeListener(hooks)).listen(3000)`.
+ */
+export function createNodeListener(hooks: PendingHooks): (request: IncomingMessage, response: ServerResponse) => void {
+  const { pipeline } = hooks;
+  const limit = hooks.options.bodyLimit;
+  return (request, response) => {
+    const receivedAt = performance.now();
+    const path = (request.url ?? '/').split('?')[0]!;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    request.on('error', () => response.destroy());
+    request.on('end', () => {
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const answer = tooLarge
+        ? Promise.resolve(pipeline.fail(pipeline.routes.find((r) => r.path === path), path, new HookError('payload_too_large', `body exceeds ${limit} bytes`)))
+        : pipeline.handle({ method: request.method ?? 'GET', path, headers: request.headers, body, receivedAt });
+      answer.then(
+        (result) => {
+          response.writeHead(result.status, result.headers);
+          response.end(result.body);
+        },
+        (error: unknown) => {
+          hooks.logger.error({ err: error }, 'pending-hooks listener failed');
+          response.writeHead(500, { 'content-type': 'application/json' });
+          response.end('{"error":"internal","message":"internal error"}');
+        },
+      );
+    });
+  };
+}

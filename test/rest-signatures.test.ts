@@ -1,0 +1,118 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decide, sign, verify } from '../src/index.js';
+import { appKey, appSecret, pendingBody, postSigned, startHooksServer, type RunningServer } from './support/servers.js';
+import { streamSignature } from './support/sign-fixture.js';
+
+describe('REST signatures (real server)', () => {
+  let server: RunningServer;
+  let other: RunningServer;
+  beforeAll(async () => {
+    server = await startHooksServer({ apiSecret: [appSecret, 'old-secret'] }, (hooks) =>
+      hooks.on('PassOnPendingMessage', () => decide.commit()),
+    );
+    other = await startHooksServer(
+      { apiKey: undefined, apiSecret: undefined, apps: [{ apiKey: 'app-a', secrets: ['secret-a'] }, { apiKey: 'app-b', secrets: ['secret-b'] }] },
+      (hooks) => hooks.on('PassOnPendingMessage', () => decide.delete('b')),
+    );
+  });
+  afterAll(async () => {
+    await server.close();
+    await other.close();
+  });
+  const url = () => `${server.url}/PassOnPendingMessage`;
+
+  it('accepts a body signed with the current secret', async () => {
+    const response = await postSigned(url(), pendingBody());
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ action: 'commit', timed_out: false });
+  });
+
+  it('accepts the rotated (older) secret and upper-case hex', async () => {
+    const body = pendingBody();
+    expect((await postSigned(url(), body, { secret: 'old-secret' })).status).toBe(200);
+    expect((await postSigned(url(), body, { signature: streamSignature(appSecret, body).toUpperCase() })).status).toBe(200);
+  });
+
+  it('refuses a missing, malformed, wrong or other-app signature with a bare 401 and logs why', async () => {
+    const body = pendingBody();
+    const cases: [string, Parameters<typeof postSigned>[2], RegExp][] = [
+      ['missing', { secret: null }, /header missing/],
+      ['malformed', { signature: 'not-hex' }, /64 hex/],
+      ['wrong secret', { secret: 'wrong' }, /no configured secret matched/],
+      ['other key', { secret: 'secret-a' }, /no configured secret matched/],
+    ];
+    for (const [name, options, why] of cases) {
+      const before = server.logs.length;
+      const response = await postSigned(url(), body, options);
+      expect(response.status, name).toBe(401);
+      expect(await response.json(), name).toEqual({ error: 'invalid_signature', message: 'unauthenticated' });
+      const logged = server.logs.slice(before).find((line) => line.code === 'invalid_signature');
+      expect(String(logged?.why), name).toMatch(why);
+    }
+  });
+
+  it('refuses a signature computed over re-serialized JSON instead of the raw bytes', async () => {
+    const raw = `{ "message": { "id": "m-raw", "text": "spaced out" } }`;
+    const before = server.logs.length;
+    const response = await postSigned(url(), raw, { signature: streamSignature(appSecret, JSON.stringify(JSON.parse(raw))) });
+    expect(response.status).toBe(401);
+    expect(String(server.logs.slice(before).find((l) => l.code === 'invalid_signature')?.why)).toMatch(/re-serialized/);
+  });
+
+  it('verifies gzip bodies over the uncompressed bytes (header or magic) and refuses a signature over compressed bytes', async () => {
+    const body = pendingBody();
+    const zipped = gzipSync(body);
+    const withHeader = await postSigned(url(), body, { wire: zipped, headers: { 'content-encoding': 'gzip' } });
+    expect(withHeader.status).toBe(200);
+    const byMagic = await postSigned(url(), body, { wire: zipped });
+    expect(byMagic.status).toBe(200);
+    const before = server.logs.length;
+    const overCompressed = await postSigned(url(), body, { wire: zipped, signature: streamSignature(appSecret, zipped), headers: { 'content-encoding': 'gzip' } });
+    expect(overCompressed.status).toBe(401);
+    expect(String(server.logs.slice(before).find((l) => l.code === 'invalid_signature')?.why)).toMatch(/compressed/);
+  });
+
+  it('with one app a missing X-Api-Key is accepted; an unknown key is 401 unknown_api_key', async () => {
+    expect((await postSigned(url(), pendingBody(), { apiKey: null })).status).toBe(200);
+    const unknown = await postSigned(url(), pendingBody(), { apiKey: 'nope' });
+    expect(unknown.status).toBe(401);
+    expect(((await unknown.json()) as { error: string }).error).toBe('unknown_api_key');
+  });
+
+  it('with several apps the key selects the secret, and a missing key is 401', async () => {
+    const body = pendingBody();
+    const target = `${other.url}/PassOnPendingMessage`;
+    expect((await postSigned(target, body, { apiKey: 'app-b', secret: 'secret-b' })).status).toBe(200);
+    expect((await postSigned(target, body, { apiKey: 'app-a', secret: 'secret-b' })).status).toBe(401);
+    const missing = await postSigned(target, body, { apiKey: null, secret: 'secret-a' });
+    expect(missing.status).toBe(401);
+    expect(((await missing.json()) as { error: string }).error).toBe('unknown_api_key');
+  });
+
+  it('exports sign/verify that agree with an independent HMAC', () => {
+    const body = Buffer.from('{"a":1}');
+    expect(sign('s', body)).toBe(streamSignature('s', body));
+    expect(verify('s', body, streamSignature('s', body))).toBe(true);
+    expect(verify(['x', 's'], body, streamSignature('s', body).toUpperCase())).toBe(true);
+    expect(verify('s', body, streamSignature('t', body))).toBe(false);
+    expect(verify('s', body, undefined)).toBe(false);
+    expect(verify('s', body, 'zz')).toBe(false);
+    expect(appKey).toBe('test-key');
+  });
+});
+
+describe('signature-free development mode', () => {
+  it('serves unsigned requests only when asked, with a loud warning', async () => {
+    const server = await startHooksServer({ apiKey: undefined, apiSecret: undefined, verifySignatures: false }, (hooks) =>
+      hooks.on('PassOnPendingMessage', () => decide.commit()),
+    );
+    try {
+      expect(server.logs.some((l) => l.level === 40 && /SIGNATURE CHECKS ARE OFF/.test(String(l.msg)))).toBe(true);
+      const response = await postSigned(`${server.url}/PassOnPendingMessage`, pendingBody(), { secret: null, apiKey: null });
+      expect(response.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
