@@ -94,7 +94,8 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
         method: everyMethod,
         url: `${prefix}/*`,
         exposeHeadRoute: false,
-        handler: (request, reply) => send(reply, pipeline.notFound(request.url.split('?')[0]!, request.method)),
+        // Judge the path without fastify's register prefix, as the pipeline knows it.
+        handler: (request, reply) => send(reply, pipeline.notFound(request.url.split('?')[0]!.slice(app.prefix.length), request.method)),
       });
     }
   }

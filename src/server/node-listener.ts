@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HookError } from '../core/hook-error.js';
+import type { NeutralRequest, NeutralResponse } from '../core/neutral.js';
 import type { PendingHooks } from '../pending-hooks.js';
 
 /**
@@ -9,6 +10,14 @@ import type { PendingHooks } from '../pending-hooks.js';
 export function createNodeListener(hooks: PendingHooks): (request: IncomingMessage, response: ServerResponse) => void {
   const { pipeline } = hooks;
   const limit = hooks.options.bodyLimit;
+  // Route, method and content type are judged before size, as in every adapter.
+  const refuseTooLarge = (request: NeutralRequest): NeutralResponse => {
+    const route = pipeline.routes.find((r) => r.path === request.path);
+    if (!route) return pipeline.notFound(request.path, request.method);
+    const match = pipeline.preflight(route, request.method, request.headers);
+    if (!('codec' in match)) return match;
+    return match.codec.encodeError(new HookError('payload_too_large', `body exceeds ${limit} bytes`));
+  };
   return (request, response) => {
     const receivedAt = performance.now();
     const path = (request.url ?? '/').split('?')[0]!;
@@ -23,9 +32,8 @@ export function createNodeListener(hooks: PendingHooks): (request: IncomingMessa
     request.on('error', () => response.destroy());
     request.on('end', () => {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const answer = tooLarge
-        ? Promise.resolve(pipeline.fail(pipeline.routes.find((r) => r.path === path), path, new HookError('payload_too_large', `body exceeds ${limit} bytes`)))
-        : pipeline.handle({ method: request.method ?? 'GET', path, headers: request.headers, body, receivedAt });
+      const neutral = { method: request.method ?? 'GET', path, headers: request.headers, body, receivedAt };
+      const answer = tooLarge ? Promise.resolve(refuseTooLarge(neutral)) : pipeline.handle(neutral);
       answer.then(
         (result) => {
           response.writeHead(result.status, result.headers);
