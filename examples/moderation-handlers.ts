@@ -25,7 +25,7 @@ export const classifierCheck: Check = async (event, { signal }) => {
     const timer = setTimeout(resolve, thinkMs);
     signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
   });
-  const shouting = text.length > 12 && text === text.toUpperCase();
+  const shouting = text.length > 12 && /[A-Z]/.test(text) && !/[a-z]/.test(text);
   if (shouting) return decide.keepPending('classifier: shouting, left for a human');
   if (/https?:\/\/\S+\.(ru|zip)\b/.test(text)) return decide.delete('classifier: suspicious link');
   return undefined;

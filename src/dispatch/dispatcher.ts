@@ -112,7 +112,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
             if (settled) logger.debug({ what }, 'late result dropped: the deadline had passed');
             settle(value);
           },
-          (error: unknown) => settle(onError(error)),
+          (error: unknown) => {
+            // A handler that gives up when its signal fires rejects after the fallback was chosen.
+            if (settled) logger.debug({ what, err: error }, 'late rejection dropped: the deadline had passed');
+            else settle(onError(error));
+          },
         );
       } else settle(result);
     });
