@@ -1,0 +1,38 @@
+/**
+ * The emulator of Stream's side: a mock of Stream's server API, a callback sender that delivers
+ * pending-message callbacks as Stream does, and realistic sample messages.
+ * Imported as `pending-hooks/emulator`.
+ */
+export {
+  createMockStreamApi,
+  notPendingErrorBody,
+  streamErrorBody,
+  updateEventHooks,
+  type AddPendingMessageOptions,
+  type EventHook,
+  type MessageState,
+  type MockAction,
+  type MockApp,
+  type MockCall,
+  type MockFault,
+  type MockStreamApi,
+  type MockStreamApiOptions,
+} from './mock-stream-api.js';
+export {
+  callbackUrl,
+  isRetryableCallbackStatus,
+  sendCallback,
+  signCallbackBody,
+  streamDeliveryRules,
+  type CallbackAttempt,
+  type CallbackMode,
+  type CallbackResult,
+  type SendCallbackOptions,
+} from './callback-sender.js';
+export {
+  sampleMessage,
+  sampleMessages,
+  samplePayload,
+  type SamplePayloadOptions,
+  type Seed,
+} from './sample-messages.js';

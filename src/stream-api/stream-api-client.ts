@@ -1,0 +1,147 @@
+import { createRequire } from 'node:module';
+import { Pool } from 'undici';
+import { serverToken } from './server-token.js';
+import {
+  abortedResult,
+  asStreamErrorBody,
+  classifyStreamAnswer,
+  networkErrorResult,
+  type ApplyResult,
+  type StreamApi,
+  type StreamApiAction,
+} from './stream-api.js';
+
+/** Options of {@link createStreamApiClient}. */
+export interface StreamApiClientOptions {
+  apiKey: string;
+  secret: string;
+  /** Stream's API origin, optionally with a path prefix. Default `https://chat.stream-io-api.com`. */
+  baseUrl?: string;
+  /** Most sockets kept open to Stream. Default 32. */
+  connections?: number;
+  /** How long an idle keep-alive socket is kept. Default undici's (4 s). */
+  keepAliveTimeoutMs?: number;
+  /** Time to wait for response headers when the caller's signal does not end it first. Default 30 s. */
+  headersTimeoutMs?: number;
+  /** `X-Stream-Client` header. Default `pending-hooks-<version>`. */
+  userAgent?: string;
+}
+
+/** The Stream API's public origin. */
+export const defaultStreamBaseUrl = 'https://chat.stream-io-api.com';
+
+/** Our `package.json` version, for `X-Stream-Client`; src/ and dist/ both sit one level below it. */
+export const pendingHooksVersion: string = (() => {
+  try {
+    const pkg = createRequire(import.meta.url)('../../package.json') as { name?: unknown; version?: unknown };
+    return pkg.name === 'pending-hooks' && typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+/** Error bodies larger than this are cut before parsing (Stream's are a few hundred bytes). */
+const maxErrorBodyBytes = 64 * 1024;
+
+/**
+ * Creates a {@link StreamApi} that calls Stream's REST API with undici: one keep-alive `Pool`
+ * per client and `pool.request()` (lower overhead than `fetch`). Each call makes one attempt and
+ * classifies the answer (see `classifyStreamAnswer`); it never throws.
+ *
+ * @example
+ * const api = createStreamApiClient({ apiKey, secret });
+ * const result = await api.commitMessage(messageId, AbortSignal.timeout(400));
+ */
+export function createStreamApiClient(options: StreamApiClientOptions): StreamApi {
+  const { apiKey, secret } = options;
+  if (apiKey === '' || secret === '') throw new TypeError('createStreamApiClient: apiKey and secret are required');
+  const base = new URL(options.baseUrl ?? defaultStreamBaseUrl);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const pool = new Pool(base.origin, {
+    connections: options.connections ?? 32,
+    pipelining: 1,
+    headersTimeout: options.headersTimeoutMs ?? 30_000,
+    bodyTimeout: options.headersTimeoutMs ?? 30_000,
+    ...(options.keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeout: options.keepAliveTimeoutMs }),
+  });
+  const token = serverToken(secret);
+  // A rejected token would otherwise be an unhandled rejection until the first call awaits it.
+  token.catch(() => undefined);
+  const userAgent = options.userAgent ?? `pending-hooks-${pendingHooksVersion}`;
+  const apiKeyQuery = `api_key=${encodeURIComponent(apiKey)}`;
+  let closed = false;
+
+  async function call(action: StreamApiAction, messageId: string, signal: AbortSignal): Promise<ApplyResult> {
+    if (signal.aborted) return abortedResult(signal);
+    if (closed) return { status: 'failed', retryable: false, detail: 'stream api client is closed' };
+    const id = encodeURIComponent(messageId);
+    const commit = action === 'commit';
+    const path = commit
+      ? `${prefix}/messages/${id}/commit?${apiKeyQuery}`
+      : `${prefix}/messages/${id}?hard=true&${apiKeyQuery}`;
+    const headers: Record<string, string> = {
+      authorization: '',
+      'stream-auth-type': 'jwt',
+      'x-stream-client': userAgent,
+      accept: 'application/json',
+    };
+    try {
+      headers.authorization = await token;
+    } catch (error) {
+      return { status: 'failed', retryable: false, detail: `cannot sign the server token: ${String(error)}` };
+    }
+    if (signal.aborted) return abortedResult(signal);
+    try {
+      const response = await pool.request({
+        method: commit ? 'POST' : 'DELETE',
+        path,
+        headers: commit ? { ...headers, 'content-type': 'application/json' } : headers,
+        body: commit ? '{}' : null,
+        signal,
+      });
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) {
+        // The success body (the whole message) is of no use: drop it so the socket is reused.
+        await response.body.dump();
+        return { status: 'applied' };
+      }
+      const text = await readCapped(response.body, maxErrorBodyBytes);
+      return classifyStreamAnswer(action, status, asStreamErrorBody(parseJson(text)), response.headers['retry-after']);
+    } catch (error) {
+      if (signal.aborted) return abortedResult(signal);
+      if (closed) return { status: 'failed', retryable: false, detail: 'stream api client is closed' };
+      return networkErrorResult(error);
+    }
+  }
+
+  return {
+    commitMessage: (messageId, signal) => call('commit', messageId, signal),
+    hardDeleteMessage: (messageId, signal) => call('delete', messageId, signal),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.close();
+    },
+  };
+}
+
+async function readCapped(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.byteLength;
+    if (size >= limit) break;
+  }
+  // Breaking out early destroys the stream (and that one socket): only for oversized bodies.
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text.slice(0, 200) };
+  }
+}
