@@ -10,7 +10,7 @@ describe('the fastify plugin inside a host app', () => {
   const hostErrors: string[] = [];
   beforeAll(async () => {
     host.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, `host:${body}`));
-    host.setErrorHandler((error, _request, reply) => {
+    host.setErrorHandler((error: Error, _request, reply) => {
       hostErrors.push(error.message);
       return reply.code(418).send({ host: 'error handler' });
     });

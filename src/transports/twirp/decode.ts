@@ -1,0 +1,95 @@
+import { fromBinary, fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { HookError } from '../../core/hook-error.js';
+import type { DecodedPayload } from '../../event/pending-message-event.js';
+import {
+  PendingMessageRequestSchema,
+  type PendingMessageRequest,
+} from '../../gen/pendingmessage/v1/pending_message_pb.js';
+import type { DecodeLimits } from '../codec.js';
+import { jsonNestsDeeperThan } from '../json-depth.js';
+import { pendingMessageFromProto, requestInfoFromProto } from './message-convert.js';
+
+/*
+ * Decoders of a verified Twirp request body. Every failure comes back as a HookError value:
+ * whatever the bytes, these functions neither throw nor recurse without bound.
+ */
+
+/**
+ * How deep protobuf messages may nest. protobuf-es refuses deeper input with an error
+ * instead of exhausting the stack. Each level of a JSON object or array inside a `custom`
+ * Struct costs two (Struct or ListValue, then Value).
+ */
+export const protobufRecursionLimit = 100;
+
+const binaryReadOptions = { readUnknownFields: false, recursionLimit: protobufRecursionLimit };
+const jsonReadOptions = { ignoreUnknownFields: true };
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const requestTypeName = PendingMessageRequestSchema.typeName;
+
+/** Decodes an `application/protobuf` body. */
+export function decodeTwirpProtobuf(body: Uint8Array): DecodedPayload | HookError {
+  let request: PendingMessageRequest;
+  try {
+    request = fromBinary(PendingMessageRequestSchema, body, binaryReadOptions);
+  } catch (error) {
+    return new HookError(
+      'malformed_protobuf',
+      `the request body is not a valid ${requestTypeName} in protobuf`,
+      describe(error),
+    );
+  }
+  return payloadFromRequest(request);
+}
+
+/**
+ * Decodes an `application/json` body (protobuf JSON: proto field names or lowerCamelCase;
+ * unknown fields ignored). Nesting is checked on the bytes before anything parses them.
+ */
+export function decodeTwirpJson(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
+  if (body.byteLength === 0) return new HookError('malformed_json', 'the request body is empty');
+  if (jsonNestsDeeperThan(body, limits.maxJsonDepth)) {
+    return new HookError(
+      'malformed_json',
+      `the request body nests deeper than ${limits.maxJsonDepth} levels`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8.decode(body));
+  } catch (error) {
+    return new HookError('malformed_json', 'the request body is not valid JSON', describe(error));
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return new HookError('invalid_payload', 'the request body must be a JSON object');
+  }
+  let request: PendingMessageRequest;
+  try {
+    request = fromJson(PendingMessageRequestSchema, json as JsonValue, jsonReadOptions);
+  } catch (error) {
+    return new HookError(
+      'malformed_json',
+      `the request body is not a valid ${requestTypeName} in protobuf JSON`,
+      describe(error),
+    );
+  }
+  return payloadFromRequest(request);
+}
+
+/** Validates a decoded request and converts it to the REST shape the handler sees. */
+export function payloadFromRequest(request: PendingMessageRequest): DecodedPayload | HookError {
+  const message = request.message;
+  if (message === undefined || message.id === '') {
+    return new HookError('invalid_payload', 'message.id is required');
+  }
+  return {
+    message: pendingMessageFromProto(message),
+    // A fresh object from the decoder: no copy needed.
+    metadata: request.metadata,
+    requestInfo: requestInfoFromProto(request.requestInfo),
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
