@@ -63,9 +63,9 @@ describe('createStreamApiClient against the mock API', () => {
     expect(mock.commitCount('m-delete')).toBe(1);
   });
 
-  it('does not treat a commit of a missing message as done', async () => {
+  it('treats a commit of a missing (deleted or expired) message as done: nothing is left to commit', async () => {
     const result = await client.commitMessage('missing', never());
-    expect(result).toMatchObject({ status: 'failed', retryable: false, detail: expect.stringContaining('HTTP 404') });
+    expect(result).toMatchObject({ status: 'already_done', detail: expect.stringContaining('HTTP 404') });
   });
 
   it('URL-encodes the message id', async () => {

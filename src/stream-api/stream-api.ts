@@ -10,7 +10,7 @@
 /** The outcome of one attempt to apply a decision. */
 export type ApplyResult =
   | { status: 'applied' }
-  /** "Message is not pending" on commit, 404 on hard delete: the work is done, never retried. */
+  /** "Message is not pending" on commit, or 404 (the message is gone): the work is done, never retried. */
   | { status: 'already_done'; detail: string }
   /** Network error, 5xx, 408 and 429 are retryable; other 4xx are not. */
   | { status: 'failed'; retryable: boolean; detail: string; retryAfterMs?: number };
@@ -90,7 +90,7 @@ export function describeHttpError(status: number, body: StreamErrorBody | undefi
 /**
  * Classifies Stream's answer to one commit or hard delete. Shared by every `StreamApi`
  * implementation so the rules live in one place:
- * 2xx → applied; commit answered "not pending" → already_done; delete answered 404 →
+ * 2xx → applied; commit answered "not pending" → already_done; 404 (the message is gone) →
  * already_done; 408, 429 (with `Retry-After`) and >= 500 → retryable; other 4xx → not retryable.
  */
 export function classifyStreamAnswer(
@@ -104,7 +104,9 @@ export function classifyStreamAnswer(
   if (action === 'commit' && status >= 400 && status < 500 && saysNotPending(body?.message)) {
     return { status: 'already_done', detail };
   }
-  if (action === 'delete' && status === 404) return { status: 'already_done', detail };
+  // A message that no longer exists (deleted by its author, or expired) is no longer pending
+  // either: nothing is left to commit or delete, and Stream's retries could not change that.
+  if (status === 404) return { status: 'already_done', detail };
   if (status === 429) {
     const retryAfterMs = parseRetryAfter(retryAfter);
     return retryAfterMs === undefined
