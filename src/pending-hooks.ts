@@ -15,6 +15,7 @@ import type { StreamApi } from './stream-api/stream-api.js';
 import { fromStreamChat, type StreamChatLike } from './stream-api/stream-chat-adapter.js';
 import { createRestFamily } from './transports/rest/index.js';
 import { createTwirpFamily, twirpServiceName } from './transports/twirp/index.js';
+import { createConnectTransport, type ConnectTransport, type ConnectTransportOptions } from './transports/connect/index.js';
 
 /** Where decisions go: Stream's HTTP API, your own `StreamApi`, an official `StreamChat` client, or one per app. */
 export type ApiOption =
@@ -60,6 +61,12 @@ export interface PendingHooksOptions {
   rest?: { mount?: string };
   /** Twirp routes are `{prefix}/pendingmessage.v1.PendingMessageService/{Method}`; `false` turns Twirp off. Default prefix `/twirp`. */
   twirp?: false | { prefix?: string };
+  /**
+   * Also serve Connect and gRPC-Web at `{prefix}/pendingmessage.v1.PendingMessageService/{Method}`
+   * (default prefix `/connect`). Off by default: Stream does not send these. The same
+   * `X-Signature` check applies unless you supply `authenticate`.
+   */
+  connect?: false | ConnectTransportOptions;
 }
 
 /** The settled configuration, as used. */
@@ -73,6 +80,7 @@ export interface ResolvedPendingHooksOptions {
   readonly maxJsonDepth: number;
   readonly restMount: string;
   readonly twirpPrefix: string | undefined;
+  readonly connectPrefix: string | undefined;
   readonly verify: { readonly rest: boolean; readonly twirp: boolean };
   readonly dryRun: boolean;
   readonly apiKeys: readonly string[];
@@ -86,6 +94,8 @@ export interface PendingHooks {
   readonly logger: Logger;
   /** The framework-neutral request pipeline the adapters drive. */
   readonly pipeline: CallbackPipeline;
+  /** The Connect / gRPC-Web transport, when turned on. */
+  readonly connect: ConnectTransport | undefined;
   /** Serves one neutral request (for custom adapters and tests). */
   handle(request: NeutralRequest): Promise<NeutralResponse>;
   /** Waits for decisions in progress (aborting handlers after `graceMs`, default 10 s), then closes API pools. */
@@ -173,6 +183,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     maxJsonDepth: positive(options.maxJsonDepth, 64, 'maxJsonDepth'),
     restMount,
     twirpPrefix,
+    connectPrefix: options.connect ? normalizePrefix(options.connect.prefix ?? '/connect', 'connect.prefix') : undefined,
     verify,
     dryRun: !options.api,
     apiKeys: apps.map((app) => app.apiKey),
@@ -207,7 +218,15 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     paths.add(route.path);
   }
 
+  const connect = options.connect
+    ? createConnectTransport({ ...options.connect, prefix: resolved.connectPrefix }, { keyring, dispatcher, bodyLimit: resolved.bodyLimit, maxJsonDepth: resolved.maxJsonDepth, logger })
+    : undefined;
+  for (const path of connect?.paths ?? []) {
+    if (paths.has(path)) throw new TypeError(`pending-hooks: Connect and another transport both serve ${path}; give connect.prefix its own value`);
+  }
+
   const pipeline = createCallbackPipeline({
+    connect,
     routes,
     familyForUnknownPath(path) {
       if (!twirp) return rest;
@@ -232,6 +251,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     options: resolved,
     logger,
     pipeline,
+    connect,
     handle: (request) => pipeline.handle(request),
     async close(graceMs = 10_000) {
       await dispatcher.close(graceMs);

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
-import type { PendingMessageMethod, PendingMessageEvent } from '../event/pending-message-event.js';
-import type { AppKeyring, ResolvedApp } from '../signature/app-keyring.js';
-import { verifyRequestSignature } from '../signature/verify-request.js';
+import type { PendingMessageMethod } from '../event/pending-message-event.js';
+import type { AppKeyring } from '../signature/app-keyring.js';
 import type { TransportFamily, WireCodec } from '../transports/codec.js';
+import type { ConnectTransport } from '../transports/connect/index.js';
 import { HookError } from './hook-error.js';
-import { inflateBody } from './inflate-body.js';
 import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from './neutral.js';
+import { createEvent, readVerifiedBody } from './verified-body.js';
 
 /** One served path: which protocol, which of Stream's two methods. */
 export interface CallbackRoute {
@@ -19,6 +19,8 @@ export interface CallbackRoute {
 
 export interface PipelineOptions {
   routes: readonly CallbackRoute[];
+  /** Connect / gRPC-Web, which decode and encode through connect-es: served by path. */
+  connect?: ConnectTransport | undefined;
   /** Picks the family that answers an unknown path (REST 404 or Twirp bad_route). */
   familyForUnknownPath(path: string): TransportFamily;
   keyring: AppKeyring;
@@ -59,6 +61,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
   const { keyring, bodyLimit, dispatcher, logger } = options;
   const limits = { maxJsonDepth: options.maxJsonDepth };
   const byPath = new Map(options.routes.map((route) => [route.path, route]));
+  const connectPaths = new Set(options.connect?.paths);
 
   function refuse(family: TransportFamily | WireCodec, error: HookError, context: Record<string, unknown>): NeutralResponse {
     const level = error.code === 'internal' ? 'error' : 'warn';
@@ -84,44 +87,22 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
 
   async function process(match: PreflightMatch, request: NeutralRequest): Promise<NeutralResponse> {
     const { route, codec } = match;
-    const { headers } = request;
-    const webhookId = headerValue(headers, 'x-webhook-id');
-    const raw = request.body;
-    if (raw.length > bodyLimit) {
-      return refuse(codec, new HookError('payload_too_large', `body exceeds ${bodyLimit} bytes`), { path: route.path, webhookId });
+    const verifying = readVerifiedBody(request, {
+      keyring,
+      bodyLimit,
+      verify: route.verify,
+      malformedCode: codec.transport === 'twirp-protobuf' ? 'malformed_protobuf' : 'malformed_json',
+      sniffGzip: true,
+    });
+    const verified = verifying instanceof Promise ? await verifying : verifying;
+    if (verified instanceof HookError) {
+      return refuse(codec, verified, { path: route.path, webhookId: headerValue(request.headers, 'x-webhook-id') });
     }
-    const encoding = headerValue(headers, 'content-encoding');
-    const inflating = inflateBody(raw, encoding !== undefined && encoding.trim().toLowerCase() === gzipEncoding, bodyLimit, codec.transport === 'twirp-protobuf' ? 'malformed_protobuf' : 'malformed_json');
-    const body = inflating instanceof Uint8Array ? inflating : await inflating;
-    if (body instanceof HookError) return refuse(codec, body, { path: route.path, webhookId });
-
-    const app = keyring.resolve(headerValue(headers, 'x-api-key'));
-    let resolved: ResolvedApp;
-    if (app instanceof HookError) {
-      if (route.verify || keyring.apps.length > 0) return refuse(codec, app, { path: route.path, webhookId });
-      resolved = { apiKey: headerValue(headers, 'x-api-key') ?? 'unverified', secrets: [], keys: [] };
-    } else resolved = app;
-    if (route.verify) {
-      const invalid = verifyRequestSignature(resolved, body, raw, headerValue(headers, 'x-signature'));
-      if (invalid) return refuse(codec, invalid, { path: route.path, webhookId, apiKey: resolved.apiKey });
+    const payload = codec.decode(verified.body, limits);
+    if (payload instanceof HookError) {
+      return refuse(codec, payload, { path: route.path, webhookId: headerValue(request.headers, 'x-webhook-id'), apiKey: verified.app.apiKey });
     }
-
-    const payload = codec.decode(body, limits);
-    if (payload instanceof HookError) return refuse(codec, payload, { path: route.path, webhookId, apiKey: resolved.apiKey });
-
-    const attemptHeader = headerValue(headers, 'x-webhook-attempt');
-    const attempt = attemptHeader === undefined ? 1 : Number.parseInt(attemptHeader, 10) || 1;
-    const event: PendingMessageEvent = {
-      method: route.method,
-      message: payload.message,
-      metadata: payload.metadata,
-      requestInfo: payload.requestInfo,
-      webhookId: webhookId || undefined,
-      attempt,
-      apiKey: resolved.apiKey,
-      transport: codec.transport,
-      receivedAt: Date.now() - (performance.now() - request.receivedAt),
-    };
+    const event = createEvent(route.method, payload, verified.app, request, codec.transport);
 
     try {
       if (route.method === 'DeletedPendingMessage') {
@@ -133,7 +114,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
       if (result.kind === 'accepted') return codec.encodeAccepted();
       return codec.encodeError(new HookError('decision_not_applied', `the ${result.outcome.action} decision could not be applied through Stream's API in time; retry`));
     } catch (error) {
-      logger.error({ err: error, webhookId, messageId: event.message.id }, 'dispatch failed');
+      logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, 'dispatch failed');
       return codec.encodeError(new HookError('internal', 'internal error'));
     }
   }
@@ -152,6 +133,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     },
     async handle(request) {
       const route = byPath.get(request.path);
+      if (!route && connectPaths.has(request.path)) return options.connect!.handle(request);
       if (!route) return notFound(request.path, request.method);
       const match = preflight(route, request.method, request.headers);
       if (!('codec' in match)) return match;

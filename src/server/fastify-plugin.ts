@@ -44,7 +44,8 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
-    const route = (request.routeOptions.config as { callbackRoute?: CallbackRoute }).callbackRoute;
+    const config = request.routeOptions.config as { callbackRoute?: CallbackRoute; connectRoute?: boolean };
+    const route = config.callbackRoute;
     let hookError: HookError;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') hookError = new HookError('payload_too_large', `body exceeds ${bodyLimit} bytes`);
     else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
@@ -53,8 +54,34 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
       request.log.error({ err: error }, 'pending-hooks route failed');
       hookError = new HookError('internal', 'internal error');
     }
+    if (config.connectRoute && hooks.connect) return send(reply, hooks.connect.fail(request.headers['content-type'], hookError));
     return send(reply, pipeline.fail(route, request.url, hookError));
   });
+
+  const connect = hooks.connect;
+  for (const path of connect?.paths ?? []) {
+    app.route({
+      method: everyMethod,
+      url: path,
+      exposeHeadRoute: false,
+      config: { connectRoute: true },
+      onRequest(request: FastifyRequest, _reply: FastifyReply, done: () => void) {
+        (request as unknown as { pendingHooks: CallbackState }).pendingHooks = { match: undefined, receivedAt: performance.now() };
+        done();
+      },
+      async handler(request, reply) {
+        const state = (request as unknown as { pendingHooks: CallbackState }).pendingHooks;
+        const response = await connect!.handle({
+          method: request.method,
+          path,
+          headers: request.headers,
+          body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
+          receivedAt: state.receivedAt,
+        });
+        return send(reply, response);
+      },
+    });
+  }
 
   for (const route of pipeline.routes) {
     app.route({

@@ -1,0 +1,76 @@
+import type { DecodedPayload, PendingMessageEvent, PendingMessageMethod, TransportName } from '../event/pending-message-event.js';
+import type { AppKeyring, ResolvedApp } from '../signature/app-keyring.js';
+import { verifyRequestSignature } from '../signature/verify-request.js';
+import { HookError, type HookErrorCode } from './hook-error.js';
+import { inflateBody } from './inflate-body.js';
+import { headerValue, type NeutralRequest } from './neutral.js';
+
+export interface VerifiedBody {
+  readonly app: ResolvedApp;
+  /** The uncompressed body the signature covers. */
+  readonly body: Uint8Array;
+}
+
+export interface VerifyOptions {
+  readonly keyring: AppKeyring;
+  readonly bodyLimit: number;
+  /** False only when signature checks were explicitly turned off for this transport. */
+  readonly verify: boolean;
+  /** The code for a body that is not valid gzip. */
+  readonly malformedCode: HookErrorCode;
+  /** Recognise gzip by its magic bytes even without `Content-Encoding` (not for enveloped protocols). */
+  readonly sniffGzip: boolean;
+}
+
+const unverifiedKeys: ResolvedApp['keys'] = [];
+
+/**
+ * The size and signature stages every transport shares: raw size, inflate (bounded), app
+ * lookup by `X-Api-Key`, and the `X-Signature` check over the uncompressed bytes — all before
+ * anything is parsed. Errors are returned as values for the transport to encode.
+ */
+export function readVerifiedBody(request: NeutralRequest, options: VerifyOptions): VerifiedBody | HookError | Promise<VerifiedBody | HookError> {
+  const raw = request.body;
+  if (raw.length > options.bodyLimit) return new HookError('payload_too_large', `body exceeds ${options.bodyLimit} bytes`);
+  const encoding = headerValue(request.headers, 'content-encoding');
+  const gzipDeclared = encoding !== undefined && encoding.trim().toLowerCase() === 'gzip';
+  const inflating = gzipDeclared || options.sniffGzip ? inflateBody(raw, gzipDeclared, options.bodyLimit, options.malformedCode) : raw;
+  if (inflating instanceof Uint8Array) return verifyBody(request, raw, inflating, options);
+  return inflating.then((body) => (body instanceof HookError ? body : verifyBody(request, raw, body, options)));
+}
+
+function verifyBody(request: NeutralRequest, raw: Uint8Array, body: Uint8Array, options: VerifyOptions): VerifiedBody | HookError {
+  const apiKeyHeader = headerValue(request.headers, 'x-api-key');
+  const app = options.keyring.resolve(apiKeyHeader);
+  if (app instanceof HookError) {
+    if (options.verify || options.keyring.apps.length > 0) return app;
+    return { app: { apiKey: apiKeyHeader || 'unverified', secrets: [], keys: unverifiedKeys }, body };
+  }
+  if (options.verify) {
+    const invalid = verifyRequestSignature(app, body, raw, headerValue(request.headers, 'x-signature'));
+    if (invalid) return invalid;
+  }
+  return { app, body };
+}
+
+/** The one typed event, from a decoded payload and the request's Stream headers. */
+export function createEvent(
+  method: PendingMessageMethod,
+  payload: DecodedPayload,
+  app: ResolvedApp,
+  request: NeutralRequest,
+  transport: TransportName,
+): PendingMessageEvent {
+  const attemptHeader = headerValue(request.headers, 'x-webhook-attempt');
+  return {
+    method,
+    message: payload.message,
+    metadata: payload.metadata,
+    requestInfo: payload.requestInfo,
+    webhookId: headerValue(request.headers, 'x-webhook-id') || undefined,
+    attempt: attemptHeader === undefined ? 1 : Number.parseInt(attemptHeader, 10) || 1,
+    apiKey: app.apiKey,
+    transport,
+    receivedAt: Date.now() - (performance.now() - request.receivedAt),
+  };
+}

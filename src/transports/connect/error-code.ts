@@ -1,0 +1,42 @@
+import { Code } from '@connectrpc/connect';
+import type { HookErrorCode } from '../../core/hook-error.js';
+
+/** The Connect code each error is answered with (Connect and gRPC-Web share the code set). */
+export const hookErrorToConnectCode: Readonly<Record<HookErrorCode, Code>> = {
+  not_found: Code.Unimplemented,
+  method_not_allowed: Code.Unimplemented,
+  unsupported_media_type: Code.Unimplemented,
+  payload_too_large: Code.ResourceExhausted,
+  invalid_signature: Code.Unauthenticated,
+  unknown_api_key: Code.Unauthenticated,
+  malformed_json: Code.InvalidArgument,
+  malformed_protobuf: Code.InvalidArgument,
+  invalid_payload: Code.InvalidArgument,
+  decision_not_applied: Code.Unavailable,
+  internal: Code.Internal,
+};
+
+/** Connect protocol's HTTP status per code (connectrpc.com/docs/protocol#error-codes). */
+export const connectCodeToHttpStatus: Readonly<Partial<Record<Code, number>>> = {
+  [Code.Canceled]: 499,
+  [Code.Unknown]: 500,
+  [Code.InvalidArgument]: 400,
+  [Code.DeadlineExceeded]: 504,
+  [Code.NotFound]: 404,
+  [Code.AlreadyExists]: 409,
+  [Code.PermissionDenied]: 403,
+  [Code.ResourceExhausted]: 429,
+  [Code.FailedPrecondition]: 400,
+  [Code.Aborted]: 409,
+  [Code.OutOfRange]: 400,
+  [Code.Unimplemented]: 501,
+  [Code.Internal]: 500,
+  [Code.Unavailable]: 503,
+  [Code.DataLoss]: 500,
+  [Code.Unauthenticated]: 401,
+};
+
+/** Connect's wire names for codes (`Code.ResourceExhausted` → `resource_exhausted`). */
+export function connectCodeName(code: Code): string {
+  return Code[code].replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`));
+}
