@@ -11,8 +11,8 @@ app.get('/health', async () => ({ ok: true }));
 app.post('/api/echo', async (request) => request.body);
 
 const hooks = createPendingHooks({
-  apiKey: process.env.STREAM_API_KEY ?? 'dev-key',
-  apiSecret: process.env.STREAM_API_SECRET ?? 'dev-secret',
+  apiKey: process.env.STREAM_API_KEY || 'dev-key',
+  apiSecret: process.env.STREAM_API_SECRET || 'dev-secret',
   api: process.env.STREAM_API_SECRET ? {} : undefined,
   logger: app.log as never,
 });
