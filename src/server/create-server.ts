@@ -9,6 +9,8 @@ export interface CreateServerOptions {
   fastify?: Omit<FastifyHttpOptions<Server>, 'logger' | 'loggerInstance'>;
   /** Close gracefully on SIGINT/SIGTERM (default false: a library should not own signals; the CLI turns it on). */
   handleSignals?: boolean;
+  /** Longest time a request may take to arrive, headers and body (answered 408 after). Default 10 s. */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -17,6 +19,7 @@ export interface CreateServerOptions {
  * decisions in progress.
  */
 export async function createServer(hooks: PendingHooks, options: CreateServerOptions = {}): Promise<FastifyInstance> {
+  const requestTimeout = options.requestTimeoutMs ?? 10_000;
   const app: FastifyInstance = Fastify({
     loggerInstance: hooks.logger as FastifyBaseLogger,
     // One structured line per callback comes from the dispatcher; fastify's per-request lines would double it.
@@ -24,6 +27,11 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
     // Stream keeps connections alive between callbacks; idle sockets may live a while.
     keepAliveTimeout: 65_000,
     bodyLimit: hooks.options.bodyLimit,
+    // Stream gives up on a callback after 6 s: a request still arriving later is a stalled or
+    // hostile client. Node reads these at construction (fastify's own requestTimeout is set too
+    // late to take effect) and checks them every connectionsCheckingInterval (30 s by default).
+    requestTimeout,
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 },
     ...options.fastify,
   } satisfies FastifyHttpOptions<Server>);
   await app.register(pendingHooksPlugin, { hooks, catchUnknownPaths: false });

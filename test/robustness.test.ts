@@ -1,0 +1,88 @@
+import { createServer as createHttpServer } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeListener, createPendingHooks, createServer, decide } from '../src/index.js';
+import { appKey, appSecret, pendingBody, postSigned } from './support/servers.js';
+
+/** Writes raw bytes on a socket and resolves with whatever the server answers before closing. */
+function rawExchange(port: number, payload: string, { endAfterWrite = true, waitMs = 3000 } = {}): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    const timer = setTimeout(() => (socket.destroy(), resolve(answer)), waitMs);
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.on('close', () => (clearTimeout(timer), resolve(answer)));
+    socket.on('error', () => {});
+    socket.write(payload);
+    if (endAfterWrite) socket.end();
+  });
+}
+
+describe('hostile connections never crash or hang the server', () => {
+  const hooks = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger: pino({ level: 'silent' }) });
+  hooks.on('PassOnPendingMessage', () => decide.commit());
+  let url = '';
+  let port = 0;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    const app = await createServer(hooks, { requestTimeoutMs: 1000 });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    port = (app.server.address() as AddressInfo).port;
+    close = () => app.close();
+  });
+  afterAll(() => close());
+
+  it('a body shorter than its Content-Length, then a hang-up', async () => {
+    await rawExchange(port, 'POST /PassOnPendingMessage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"message":');
+    expect((await postSigned(`${url}/PassOnPendingMessage`, pendingBody())).status).toBe(200);
+  });
+
+  it('a client that stops sending mid-body gets 408 after requestTimeout, not a hang', async () => {
+    const started = performance.now();
+    const answer = await rawExchange(port, 'POST /PassOnPendingMessage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"mess', { endAfterWrite: false, waitMs: 5000 });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(performance.now() - started).toBeLessThan(4500);
+  });
+
+  it('garbage that is not HTTP gets 400', async () => {
+    expect(await rawExchange(port, '\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03 not http at all\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
+  });
+
+  it('a malformed chunked body is refused, and the server keeps serving', async () => {
+    const answer = await rawExchange(port, 'POST /PassOnPendingMessage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nnope\r\n0\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect((await postSigned(`${url}/PassOnPendingMessage`, pendingBody())).status).toBe(200);
+  });
+
+  it('a wrong Content-Length (longer body) does not smuggle a second request past the checks', async () => {
+    const body = pendingBody();
+    const answer = await rawExchange(port, `POST /PassOnPendingMessage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n${body}`);
+    expect(answer).toMatch(/^HTTP\/1\.1 40[01]/);
+  });
+});
+
+describe('createNodeListener on plain node:http', () => {
+  it('serves the same contract', async () => {
+    const hooks = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger: pino({ level: 'silent' }), bodyLimit: 4096 });
+    hooks.on('PassOnPendingMessage', (e) => (e.message.text === 'bad' ? decide.delete('bad') : decide.commit()));
+    const server = createHttpServer(createNodeListener(hooks));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect(await (await postSigned(`${base}/PassOnPendingMessage`, pendingBody({ text: 'bad' }))).json()).toEqual({ action: 'delete', reason: 'bad', timed_out: false });
+      expect((await postSigned(`${base}/PassOnPendingMessage`, pendingBody(), { secret: 'x' })).status).toBe(401);
+      expect((await postSigned(`${base}/PassOnPendingMessage`, pendingBody({ pad: 'x'.repeat(5000) }))).status).toBe(413);
+      // Order of checks: an oversized text/plain request is a 415, an oversized unknown path a 404.
+      expect((await postSigned(`${base}/PassOnPendingMessage`, 'x'.repeat(5000), { contentType: 'text/plain' })).status).toBe(415);
+      expect((await postSigned(`${base}/Elsewhere`, 'x'.repeat(5000))).status).toBe(404);
+      expect((await fetch(`${base}/PassOnPendingMessage`)).status).toBe(405);
+      const twirp = await postSigned(`${base}/twirp/pendingmessage.v1.PendingMessageService/PassOnPendingMessage`, JSON.stringify({ message: { id: 'n1' } }));
+      expect(await twirp.json()).toEqual({ action: 'ACTION_COMMIT', reason: '', timed_out: false, accepted: false });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await hooks.close();
+    }
+  });
+});
