@@ -1,20 +1,26 @@
 /**
  * Returns true when the JSON text nests objects/arrays deeper than `maxDepth` (the outermost
- * value is depth 1). One pass over the bytes, no allocation: run before `JSON.parse` so hostile
- * nesting is refused cheaply and can never reach a recursive consumer.
+ * value is depth 1). Run before `JSON.parse` so hostile nesting is refused cheaply and never
+ * reaches a recursive consumer. Most of a message's bytes are inside strings, so strings are
+ * skipped with the engine's native `indexOf` rather than byte by byte.
  */
 export function jsonNestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
+  const length = bytes.length;
+  for (let i = 0; i < length; i++) {
     const c = bytes[i]!;
-    if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-      continue;
-    }
-    if (c === 0x22) inString = true;
-    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+    if (c === 0x22 /* " */) {
+      // Jump to the closing quote: one not preceded by an odd number of backslashes.
+      let end = i;
+      for (;;) {
+        end = bytes.indexOf(0x22, end + 1);
+        if (end === -1) return false; // unterminated string: JSON.parse reports it
+        let backslashes = 0;
+        while (bytes[end - 1 - backslashes] === 0x5c /* \ */) backslashes++;
+        if ((backslashes & 1) === 0) break;
+      }
+      i = end;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (++depth > maxDepth) return true;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
   }

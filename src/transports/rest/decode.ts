@@ -1,10 +1,12 @@
 import { HookError } from '../../core/hook-error.js';
-import { pendingMessageBodySchema } from '../../event/message-schema.js';
+import { compileFastCheck } from '../../event/compile-validator.js';
+import { pendingMessageBodySchema, type PendingMessageBody } from '../../event/message-schema.js';
 import type { DecodedPayload } from '../../event/pending-message-event.js';
 import type { DecodeLimits } from '../codec.js';
 import { jsonNestsDeeperThan } from '../json-depth.js';
 
-const emptyRecord: Record<string, string> = Object.freeze({}) as Record<string, string>;
+// Valid bodies take the compiled check; zod itself runs only to explain a refusal.
+const isValidBody = compileFastCheck(pendingMessageBodySchema);
 
 /** Parses and validates a REST callback body (already verified) into the neutral payload. */
 export function decodeRestBody(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
@@ -21,12 +23,17 @@ export function decodeRestBody(body: Uint8Array, limits: DecodeLimits): DecodedP
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return new HookError('invalid_payload', 'body must be a JSON object with a "message"');
   }
-  const result = pendingMessageBodySchema.safeParse(parsed);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue?.path.length ? issue.path.join('.') : 'body';
-    return new HookError('invalid_payload', `${where}: ${issue?.message ?? 'invalid'}`);
+  let valid: PendingMessageBody;
+  if (isValidBody?.(parsed)) valid = parsed as PendingMessageBody;
+  else {
+    const result = pendingMessageBodySchema.safeParse(parsed);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const where = issue?.path.length ? issue.path.join('.') : 'body';
+      return new HookError('invalid_payload', `${where}: ${issue?.message ?? 'invalid'}`);
+    }
+    valid = result.data;
   }
-  const { message, metadata, request_info } = result.data;
-  return { message, metadata: metadata ?? emptyRecord, requestInfo: request_info ?? {} };
+  const { message, metadata, request_info } = valid;
+  return { message, metadata: metadata ?? {}, requestInfo: request_info ?? {} };
 }
