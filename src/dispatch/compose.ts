@@ -29,7 +29,14 @@ export function composeParallel(...checks: Check[]): PassOnHandler {
   return (event, context) => {
     const siblings = new AbortController();
     const signal = AbortSignal.any([context.signal, siblings.signal]);
-    const shared: HandlerContext = { signal, deadline: context.deadline, remainingMs: context.remainingMs, log: context.log };
+    const shared: HandlerContext = {
+      signal,
+      deadline: context.deadline,
+      remainingMs: context.remainingMs,
+      get log() {
+        return context.log;
+      },
+    };
     return new Promise<Decision>((resolve, reject) => {
       let pending = checks.length;
       let held: Decision | undefined;

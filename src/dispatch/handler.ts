@@ -8,8 +8,8 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** Wall-clock deadline, ms since the epoch. */
   readonly deadline: number;
-  /** Milliseconds left before the deadline (0 when past it). */
-  remainingMs(): number;
+  /** Milliseconds left before the deadline (0 when past it). Safe to destructure. */
+  readonly remainingMs: () => number;
   /** A pino child logger bound to the webhook id and message id. */
   readonly log: Logger;
 }
