@@ -1,0 +1,181 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { toBinary, toJsonString } from '@bufbuild/protobuf';
+import { sampleMessage, samplePayload, type Seed } from '../emulator/sample-messages.js';
+import type { PendingMessageBody } from '../event/message-schema.js';
+import { PendingMessageRequestSchema } from '../gen/pendingmessage/v1/pending_message_pb.js';
+import { pendingMessageRequestFromBody } from '../transports/twirp/message-convert.js';
+import { twirpContentTypeJson, twirpContentTypeProtobuf } from '../transports/twirp/content-type.js';
+import { twirpRoutePath } from '../transports/twirp/index.js';
+
+/**
+ * The signed requests a load run sends: a pool of varied `PassOnPendingMessage` bodies,
+ * encoded and signed once before the run (so signing costs nothing while measuring), sent
+ * round-robin. Each request gets a fresh `X-Webhook-Id` when it is sent, so the server's
+ * dedupe never answers from memory; the id is a header, so the body's signature stays valid.
+ */
+
+/** How a callback is encoded: Stream's REST JSON, or Twirp with protobuf or JSON bodies. */
+export type BenchMode = 'rest' | 'twirp-proto' | 'twirp-json';
+
+export const benchModes: readonly BenchMode[] = ['rest', 'twirp-proto', 'twirp-json'];
+
+export function isBenchMode(value: unknown): value is BenchMode {
+  return typeof value === 'string' && (benchModes as readonly string[]).includes(value);
+}
+
+/** Options of {@link createSignedRequestPool}. */
+export interface SignedRequestPoolOptions {
+  /** The hook's `webhook_url`: REST posts to `{url}/PassOnPendingMessage`, Twirp to `{url}{twirpPrefix}/…`. */
+  url: string;
+  mode: BenchMode;
+  /** The app's API secret (`X-Signature` = hex HMAC-SHA256 over the exact body bytes). */
+  secret: string;
+  /** `X-Api-Key`; omitted when undefined (a server with one app accepts that). */
+  apiKey?: string;
+  /** Twirp prefix. Default `/twirp`; `''` allowed. */
+  twirpPrefix?: string;
+  /** Distinct requests in the pool. Default 2000. */
+  size?: number;
+  /** Share (0–1) of messages whose text contains `badWord`. Default 0. */
+  badShare?: number;
+  /** The blocklisted word put into "bad" messages. Default `badword` (see examples/moderation-handlers.ts). */
+  badWord?: string;
+  /** Seed of the generated messages; the same seed gives the same pool. Default `bench`. */
+  seed?: Seed;
+}
+
+/** One pre-encoded, pre-signed callback body. */
+export interface PooledRequest {
+  readonly body: Buffer;
+  /** Lowercase hex HMAC-SHA256 of `body`. */
+  readonly signature: string;
+  readonly messageId: string;
+  /** Whether the text carries the blocklisted word. */
+  readonly bad: boolean;
+}
+
+/** A request ready for the wire. */
+export interface OutgoingRequest {
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface SignedRequestPool {
+  readonly mode: BenchMode;
+  /** `protocol//host:port` of the target. */
+  readonly origin: string;
+  /** Path (and query) every request is posted to. */
+  readonly path: string;
+  /** `origin + path`. */
+  readonly target: string;
+  readonly contentType: string;
+  readonly entries: readonly PooledRequest[];
+  /** The next request, round-robin over the pool, with a fresh webhook id. */
+  next(): OutgoingRequest;
+  /** Requests handed out by `next()` so far. */
+  readonly issued: number;
+}
+
+export const defaultPoolSize = 2000;
+export const defaultTwirpPrefix = '/twirp';
+export const defaultBadWord = 'badword';
+
+/** Where a mode posts: `{url}/PassOnPendingMessage` (REST) or `{url}{prefix}/pendingmessage.v1.PendingMessageService/PassOnPendingMessage`. */
+export function benchTarget(url: string, mode: BenchMode, twirpPrefix = defaultTwirpPrefix): { origin: string; path: string } {
+  const parsed = parseTargetUrl(url);
+  const base = parsed.pathname.replace(/\/+$/, '');
+  const route = mode === 'rest' ? '/PassOnPendingMessage' : twirpRoutePath(twirpPrefix, 'PassOnPendingMessage');
+  return { origin: parsed.origin, path: `${base}${route}${parsed.search}` };
+}
+
+/** An http(s) URL, or a RangeError saying what is wrong. */
+export function parseTargetUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RangeError(`invalid --url ${JSON.stringify(url)}: expected e.g. http://127.0.0.1:3000`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new RangeError(`invalid --url ${JSON.stringify(url)}: only http:// and https:// are supported`);
+  }
+  return parsed;
+}
+
+export function contentTypeFor(mode: BenchMode): string {
+  return mode === 'twirp-proto' ? twirpContentTypeProtobuf : mode === 'twirp-json' ? twirpContentTypeJson : 'application/json';
+}
+
+/** The body bytes of one callback in a mode. */
+export function encodeCallbackBody(mode: BenchMode, payload: PendingMessageBody): Buffer {
+  switch (mode) {
+    case 'rest':
+      return Buffer.from(JSON.stringify(payload), 'utf8');
+    case 'twirp-proto': {
+      const bytes = toBinary(PendingMessageRequestSchema, pendingMessageRequestFromBody(payload));
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    case 'twirp-json':
+      return Buffer.from(
+        toJsonString(PendingMessageRequestSchema, pendingMessageRequestFromBody(payload), { useProtoFieldName: true }),
+        'utf8',
+      );
+  }
+}
+
+export function signBody(body: Uint8Array, secret: string): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/** Builds the pool: `size` varied messages, encoded for `mode` and signed with `secret`. */
+export function createSignedRequestPool(options: SignedRequestPoolOptions): SignedRequestPool {
+  const size = options.size ?? defaultPoolSize;
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`pool size must be a positive integer, got ${size}`);
+  const badShare = options.badShare ?? 0;
+  if (!(badShare >= 0 && badShare <= 1)) throw new RangeError(`bad share must be between 0 and 1, got ${badShare}`);
+  if (typeof options.secret !== 'string' || options.secret === '') throw new RangeError('a secret is required to sign requests');
+  const badWord = options.badWord ?? defaultBadWord;
+  const seed = options.seed ?? 'bench';
+  const { origin, path } = benchTarget(options.url, options.mode, options.twirpPrefix ?? defaultTwirpPrefix);
+  const contentType = contentTypeFor(options.mode);
+
+  const entries: PooledRequest[] = [];
+  for (let i = 0; i < size; i++) {
+    // Spread the bad messages evenly: entry i is bad when floor((i+1)·share) steps up.
+    const bad = Math.floor((i + 1) * badShare) > Math.floor(i * badShare);
+    let message = sampleMessage({}, `${String(seed)}:${i}`);
+    if (bad) {
+      const text = `${message.text ?? ''} ${badWord}`.trim();
+      message = { ...message, text, html: `<p>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</p>\n` };
+    }
+    const body = encodeCallbackBody(options.mode, samplePayload(message));
+    entries.push({ body, signature: signBody(body, options.secret), messageId: message.id, bad });
+  }
+
+  const apiKey = options.apiKey === undefined || options.apiKey === '' ? undefined : options.apiKey;
+  let issued = 0;
+  return {
+    mode: options.mode,
+    origin,
+    path,
+    target: `${origin}${path}`,
+    contentType,
+    entries,
+    get issued() {
+      return issued;
+    },
+    next(): OutgoingRequest {
+      const entry = entries[issued++ % entries.length] as PooledRequest;
+      const headers: Record<string, string> = {
+        'content-type': contentType,
+        'x-signature': entry.signature,
+        'x-webhook-id': randomUUID(),
+        'x-webhook-attempt': '1',
+        'user-agent': 'pending-hooks-bench',
+      };
+      if (apiKey !== undefined) headers['x-api-key'] = apiKey;
+      return { path, headers, body: entry.body };
+    },
+  };
+}
