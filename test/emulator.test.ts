@@ -471,7 +471,9 @@ describe('sendCallback', () => {
     expect(received[0]!.headers['content-type']).toBe('application/protobuf');
     expect([...received[0]!.body]).toEqual([...bytes]);
     expect(received[0]!.headers['x-signature']).toBe(hmacHex(bytes, 's'));
-    await expect(send({ url: base, mode: 'twirp-json', apiKey: 'k', secret: 's', payload })).rejects.toThrow(TypeError);
+    // Without a path, a Twirp mode posts to the default /twirp prefix.
+    await send({ url: base, mode: 'twirp-json', apiKey: 'k', secret: 's', payload });
+    expect(received.at(-1)!.path).toMatch(/\/twirp\/pendingmessage\.v1\.PendingMessageService\/PassOnPendingMessage$/);
   });
 
   it('stops when its signal is aborted', async () => {

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { ConfigError } from './serve-config.js';
 import { serveCommand } from './serve-command.js';
 import { registerBenchCommand } from './bench-command.js';
+import { registerEmulateCommand } from './emulate-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('pending-hooks').description('Serve, emulate and load-test Stream Chat pending-message callbacks.');
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .option('--dry-run', 'answer and log decisions without calling Stream')
     .option('--insecure-no-signature', 'DEVELOPMENT ONLY: accept unsigned callbacks')
     .action(serveCommand);
+  registerEmulateCommand(program);
   registerBenchCommand(program);
   return program;
 }

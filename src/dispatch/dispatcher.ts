@@ -126,7 +126,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         budgetLeftMs: round2(timeoutMs - latencyMs),
       };
       if (report.status === 'failed') logger.error({ ...line, detail: report.detail }, 'decision not applied');
-      else logger.info(line, 'decision');
+      // already_done says why (not pending any more, or gone: deleted or expired before the decision).
+      else logger.info(report.status === 'already_done' ? { ...line, detail: report.detail } : line, 'decision');
     }
     return record;
   }

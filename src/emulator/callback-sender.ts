@@ -2,6 +2,14 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
 import type { PendingMessageMethod } from '../event/pending-message-event.js';
+import {
+  callbackPath,
+  decodeAnswerBody,
+  encodeCallback,
+  readPassOnAnswer,
+  type CallbackAnswer,
+  type CallbackMode,
+} from './callback-encoding.js';
 
 /**
  * Stream's side of a pending-message callback: POSTs `{url}/{method}` the way Stream does,
@@ -13,27 +21,36 @@ import type { PendingMessageMethod } from '../event/pending-message-event.js';
  * The limit that applies is the one for the latest failure.
  */
 
-/** How the callback body is encoded. REST is built in; Twirp encodings come through `encode`. */
-export type CallbackMode = 'rest' | 'twirp-protobuf' | 'twirp-json';
+export type { CallbackMode } from './callback-encoding.js';
 
 /** Options of {@link sendCallback}. */
 export interface SendCallbackOptions {
-  /** The hook's `webhook_url` (REST mode posts to `{url}/{method}`). */
+  /**
+   * The hook's `webhook_url`. REST mode posts to `{url}/{method}`; Twirp modes to
+   * `{url}{twirpPrefix}/pendingmessage.v1.PendingMessageService/{method}`.
+   */
   url: string;
   /** Default `PassOnPendingMessage`. */
   method?: PendingMessageMethod;
-  /** The callback body before encoding; for REST, `{message, metadata, request_info}`. */
+  /** The callback body before encoding: the REST shape `{message, metadata, request_info}` in every mode. */
   payload?: unknown;
-  /** Default `rest`. */
+  /**
+   * Default `rest`. `twirp-protobuf` / `twirp-json` encode the REST-shaped payload as a
+   * `PendingMessageRequest` (see {@link encodeCallback}) unless `encode` is given.
+   */
   mode?: CallbackMode;
   /**
-   * Full request path, replacing `/{method}` (Twirp: `/twirp/pendingmessage.v1.PendingMessageService/PassOnPendingMessage`).
+   * Twirp route prefix below `url`, default `'/twirp'` (`''` for none): the request goes to `{url}{twirpPrefix}/pendingmessage.v1.PendingMessageService/{method}`.
+   */
+  twirpPrefix?: string;
+  /**
+   * Full request path, replacing the mode's path (`/{method}`, or the Twirp route).
    * Resolved against `url`'s origin.
    */
   path?: string;
-  /** Encodes the payload into body bytes. Default for REST: `JSON.stringify`. Required for Twirp modes. */
+  /** Encodes the payload into body bytes. Default: the mode's encoding ({@link encodeCallback}). */
   encode?: (payload: unknown) => Uint8Array | string;
-  /** Default `application/json` (REST); Twirp callers pass theirs. */
+  /** Default: the mode's (`application/json`, or `application/protobuf` for `twirp-protobuf`). */
   contentType?: string;
   /** The app's API secret: `X-Signature` is HMAC-SHA256 of the uncompressed body, lowercase hex. */
   secret: string;
@@ -75,8 +92,15 @@ export interface CallbackAttempt {
 export interface CallbackResult {
   /** Status of the last answer; undefined when the last attempt got none. */
   status: number | undefined;
-  /** Body of the last answer: parsed when JSON, else text (undefined without an answer). */
+  /**
+   * Body of the last answer: parsed when JSON, a protobuf answer decoded and shown as Twirp's
+   * JSON (`{"action": "ACTION_COMMIT", …}`), else text (undefined without an answer).
+   */
   body: unknown;
+  /** A 2xx PassOnPendingMessage answer read into one shape whichever mode carried it. */
+  answer: CallbackAnswer | undefined;
+  /** The mode the call was sent in. */
+  mode: CallbackMode;
   /** Headers of the last answer. */
   headers: Record<string, string | string[] | undefined>;
   attempts: CallbackAttempt[];
@@ -119,17 +143,25 @@ export function signCallbackBody(body: Uint8Array | string, secret: string): str
 export async function sendCallback(options: SendCallbackOptions): Promise<CallbackResult> {
   const mode = options.mode ?? 'rest';
   const method = options.method ?? 'PassOnPendingMessage';
-  if (mode !== 'rest' && (options.encode === undefined || options.path === undefined)) {
-    throw new TypeError(`sendCallback: mode ${mode} needs \`encode\` and \`path\``);
+  if (mode !== 'rest' && mode !== 'twirp-protobuf' && mode !== 'twirp-json') {
+    throw new TypeError(`sendCallback: unknown mode ${String(mode)} (rest, twirp-protobuf or twirp-json)`);
   }
-  const target = callbackUrl(options.url, method, options.path);
-  const encoded = options.encode !== undefined ? options.encode(options.payload) : JSON.stringify(options.payload ?? {});
+  const target = callbackUrl(options.url, method, options.path, mode, options.twirpPrefix ?? '/twirp');
+  let encoded: Uint8Array | string;
+  let defaultContentType = 'application/json';
+  if (options.encode !== undefined) {
+    encoded = options.encode(options.payload);
+  } else {
+    const built = encodeCallback(mode, options.payload);
+    encoded = built.body;
+    defaultContentType = built.contentType;
+  }
   const raw = typeof encoded === 'string' ? Buffer.from(encoded, 'utf8') : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   const body = options.gzip ? gzipSync(raw) : raw;
   const webhookId = options.webhookId ?? randomUUID();
   const signature = options.signature === undefined ? signCallbackBody(raw, options.secret) : options.signature;
   const baseHeaders: Record<string, string> = {
-    'content-type': options.contentType ?? 'application/json',
+    'content-type': options.contentType ?? defaultContentType,
     'x-api-key': options.apiKey,
     'x-webhook-id': webhookId,
     'user-agent': 'pending-hooks-emulator',
@@ -154,6 +186,7 @@ export async function sendCallback(options: SendCallbackOptions): Promise<Callba
       break;
     }
     const outcome = await attemptOnce(target, body, { ...baseHeaders, 'x-webhook-attempt': String(attempt) }, {
+      method,
       timeoutMs: Math.min(requestTimeoutMs, remaining),
       signal: options.signal,
       dispatcher: options.dispatcher,
@@ -179,23 +212,36 @@ export async function sendCallback(options: SendCallbackOptions): Promise<Callba
     if (pause > 0) await sleep(pause, options.signal);
   }
 
+  const ok = last !== undefined && last.status >= 200 && last.status < 300;
   return {
     status: last?.status,
     body: last?.body,
+    answer: ok && method === 'PassOnPendingMessage' ? readPassOnAnswer(last?.body) : undefined,
+    mode,
     headers: last?.headers ?? {},
     attempts,
     totalMs: performance.now() - started,
     webhookId,
-    ok: last !== undefined && last.status >= 200 && last.status < 300,
+    ok,
     aborted,
   };
 }
 
-/** `{url}/{method}`, or `path` resolved against the url's origin. */
-export function callbackUrl(url: string, method: PendingMessageMethod, path?: string): URL {
+/**
+ * Where a callback goes: `path` resolved against the url's origin when given; otherwise
+ * `{url}/{method}` (REST) or `{url}{twirpPrefix}/pendingmessage.v1.PendingMessageService/{method}`
+ * (Twirp modes; prefix default `/twirp`).
+ */
+export function callbackUrl(
+  url: string,
+  method: PendingMessageMethod,
+  path?: string,
+  mode: CallbackMode = 'rest',
+  twirpPrefix?: string,
+): URL {
   const base = new URL(url);
   if (path !== undefined) return new URL(path.startsWith('/') ? path : `/${path}`, base.origin);
-  base.pathname = `${base.pathname.replace(/\/+$/, '')}/${method}`;
+  base.pathname = `${base.pathname.replace(/\/+$/, '')}${callbackPath(mode, method, twirpPrefix)}`;
   return base;
 }
 
@@ -208,7 +254,7 @@ async function attemptOnce(
   target: URL,
   body: Buffer,
   headers: Record<string, string>,
-  options: { timeoutMs: number; signal: AbortSignal | undefined; dispatcher: Dispatcher | undefined },
+  options: { method: PendingMessageMethod; timeoutMs: number; signal: AbortSignal | undefined; dispatcher: Dispatcher | undefined },
 ): Promise<AttemptOutcome> {
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new Error(`request timed out after ${Math.round(options.timeoutMs)} ms`)), options.timeoutMs);
@@ -222,17 +268,9 @@ async function attemptOnce(
       signal,
       ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     });
-    const text = await response.body.text();
+    const bytes = new Uint8Array(await response.body.arrayBuffer());
     const ms = performance.now() - t0;
-    const contentType = String(response.headers['content-type'] ?? '');
-    let parsed: unknown = text;
-    if (contentType.includes('json') && text !== '') {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = text;
-      }
-    }
+    const parsed = decodeAnswerBody(bytes, String(response.headers['content-type'] ?? ''), options.method);
     return {
       attempt: { status: response.statusCode, ms },
       answer: { status: response.statusCode, body: parsed, headers: response.headers },

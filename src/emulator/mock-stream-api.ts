@@ -44,6 +44,8 @@ export interface MockCall {
   client?: string;
   /** HTTP status answered; 0 when the socket was destroyed by an injected network error. */
   status: number;
+  /** True when an injected fault answered (or dropped) the request. */
+  injected?: boolean;
   /** `Date.now()` when the request arrived. */
   at: number;
 }
@@ -54,8 +56,15 @@ export interface MockFault {
   action?: MockAction;
   /** Answer this status with a Stream-style error body (e.g. 500, 429, 503). */
   status?: number;
-  /** How many matching requests the fault applies to. */
+  /** How many matching requests the fault applies to (`Infinity` for a standing fault, typically with `share`). */
   count: number;
+  /**
+   * The probability (0–1) that a matching request gets the fault; default 1. A request that
+   * escapes it goes on to the next matching fault, or is answered normally.
+   */
+  share?: number;
+  /** The random source for `share` (default `Math.random`); pass a seeded one for repeatable runs. */
+  random?: () => number;
   /** Wait this long first (with no `status`/`networkError`, then answer normally). */
   delayMs?: number;
   /** Destroy the socket instead of answering. */
@@ -97,10 +106,15 @@ export interface MockStreamApi {
   stateOf(messageId: string): MessageState | undefined;
   /** Successful commits plus deletes applied to the message (1 when exactly once). */
   commitCount(messageId: string): number;
+  /** Adds a listener of state changes (as the `onStateChange` option); returns its removal. */
+  addStateListener(listener: (messageId: string, state: MessageState, apiKey: string | undefined) => void): () => void;
   /** Resolves when the message reaches `state`; rejects after `timeoutMs`. */
   waitForState(messageId: string, state: MessageState, timeoutMs: number): Promise<void>;
-  /** Queues faults; each matching request consumes one count of the first matching fault. */
-  injectFaults(fault: MockFault): void;
+  /**
+   * Queues faults; each matching request consumes one count of the first matching fault.
+   * Returns a function that withdraws what is left of this fault.
+   */
+  injectFaults(fault: MockFault): () => void;
   /** The app's current event hooks (the first app's when no key is given). */
   eventHooks(apiKey?: string): EventHook[];
   /** Forgets messages, calls, faults and event hooks. */
@@ -176,6 +190,7 @@ export async function createMockStreamApi(options: MockStreamApiOptions): Promis
   const hooks = new Map<string, EventHook[]>(options.apps.map((app) => [app.apiKey, []]));
   const calls: MockCall[] = [];
   const faults: MockFault[] = [];
+  const stateListeners = new Set<(messageId: string, state: MessageState, apiKey: string | undefined) => void>();
   const sockets = new Set<Socket>();
   let connectionCount = 0;
 
@@ -215,6 +230,7 @@ export async function createMockStreamApi(options: MockStreamApiOptions): Promis
       else waiters.set(stored.message.id, remaining);
     }
     options.onStateChange?.(stored.message.id, state, stored.apiKey);
+    for (const listener of [...stateListeners]) listener(stored.message.id, state, stored.apiKey);
   }
 
   async function authenticate(request: FastifyRequest, action: MockAction): Promise<string> {
@@ -264,8 +280,10 @@ export async function createMockStreamApi(options: MockStreamApiOptions): Promis
 
   /** Applies the first fault matching `action`; true when the request was answered by it. */
   async function applyFault(action: MockAction, request: FastifyRequest, reply: FastifyReply, call: MockCall) {
-    const index = faults.findIndex((fault) =>
-      fault.action === undefined ? action === 'commit' || action === 'delete' : fault.action === action,
+    const index = faults.findIndex(
+      (fault) =>
+        (fault.action === undefined ? action === 'commit' || action === 'delete' : fault.action === action) &&
+        (fault.share === undefined || fault.share >= 1 || (fault.random ?? Math.random)() < fault.share),
     );
     if (index < 0) return false;
     const fault = faults[index]!;
@@ -274,6 +292,7 @@ export async function createMockStreamApi(options: MockStreamApiOptions): Promis
     if (fault.delayMs !== undefined && fault.delayMs > 0) await sleep(fault.delayMs);
     if (fault.networkError) {
       call.status = 0;
+      call.injected = true;
       calls.push(call);
       reply.hijack();
       request.raw.socket.destroy();
@@ -281,6 +300,7 @@ export async function createMockStreamApi(options: MockStreamApiOptions): Promis
     }
     if (fault.status === undefined) return false;
     call.status = fault.status;
+    call.injected = true;
     calls.push(call);
     if (fault.retryAfterSec !== undefined) void reply.header('retry-after', String(fault.retryAfterSec));
     const code = fault.status === 429 ? 9 : fault.status >= 500 ? -1 : 4;
@@ -426,6 +446,10 @@ export async function createMockStreamApi(options: MockStreamApiOptions): Promis
     },
     stateOf: (messageId) => messages.get(messageId)?.state,
     commitCount: (messageId) => messages.get(messageId)?.applied ?? 0,
+    addStateListener(listener) {
+      stateListeners.add(listener);
+      return () => void stateListeners.delete(listener);
+    },
     waitForState(messageId, state, timeoutMs) {
       if (messages.get(messageId)?.state === state) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
@@ -447,8 +471,13 @@ export async function createMockStreamApi(options: MockStreamApiOptions): Promis
       });
     },
     injectFaults(fault) {
-      if (!(fault.count > 0)) return;
-      faults.push({ ...fault });
+      if (!(fault.count > 0)) return () => {};
+      const queued = { ...fault };
+      faults.push(queued);
+      return () => {
+        const at = faults.indexOf(queued);
+        if (at >= 0) faults.splice(at, 1);
+      };
     },
     eventHooks: (apiKey = firstKey) => structuredClone(hooks.get(apiKey) ?? []),
     reset() {

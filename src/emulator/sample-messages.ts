@@ -213,6 +213,11 @@ function sampleCustomFields(rand: Random): Record<string, unknown> {
 /** A small deterministic PRNG (mulberry32), seeded from a number or a string. */
 type Random = () => number;
 
+/** A deterministic random source in [0, 1) for a seed (the one the samples use). */
+export function seededRandom(seed: Seed): () => number {
+  return createRandom(seed);
+}
+
 function createRandom(seed: Seed): Random {
   let state = typeof seed === 'number' ? seed >>> 0 : hashString(seed);
   return () => {

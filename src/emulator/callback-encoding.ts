@@ -1,0 +1,146 @@
+import { fromBinary, toBinary, toJson } from '@bufbuild/protobuf';
+import type { DecisionAction } from '../decision/decision.js';
+import type { PendingMessageBody } from '../event/message-schema.js';
+import type { PendingMessageMethod } from '../event/pending-message-event.js';
+import {
+  DeletedPendingMessageResponseSchema,
+  PendingMessageRequestSchema,
+  PendingMessageResponseSchema,
+} from '../gen/pendingmessage/v1/pending_message_pb.js';
+import { actionFromProto, pendingMessageRequestFromBody } from '../transports/twirp/message-convert.js';
+import { twirpRoutePath } from '../transports/twirp/index.js';
+
+/**
+ * How Stream's callbacks look on the wire in each callback mode: the body bytes, the content
+ * type and the path, built from the REST-shaped payload `{message, metadata, request_info}`.
+ * Also reads the answer back into one shape, whichever mode carried it.
+ */
+
+/** How the callback body is encoded: Stream's REST mode, or its Twirp mode in either encoding. */
+export type CallbackMode = 'rest' | 'twirp-protobuf' | 'twirp-json';
+
+export const callbackModes: readonly CallbackMode[] = ['rest', 'twirp-protobuf', 'twirp-json'];
+
+/** Twirp's usual route prefix. */
+export const defaultTwirpPrefix = '/twirp';
+
+/** A callback ready to send. */
+export interface EncodedCallback {
+  mode: CallbackMode;
+  /** The exact bytes `X-Signature` covers (before any gzip). */
+  body: Uint8Array;
+  contentType: string;
+}
+
+/** Protobuf JSON as Twirp's Go server writes it: proto field names, unpopulated fields emitted. */
+const twirpJsonWrite = { useProtoFieldName: true, alwaysEmitImplicit: true } as const;
+
+function assertRestBody(payload: unknown): asserts payload is PendingMessageBody {
+  const message = (payload as { message?: unknown } | null | undefined)?.message;
+  if (message === null || typeof message !== 'object' || typeof (message as { id?: unknown }).id !== 'string') {
+    throw new TypeError('encodeCallback: a Twirp callback needs a REST-shaped payload {message: {id, …}, metadata?, request_info?}');
+  }
+}
+
+/**
+ * Encodes a REST-shaped callback body for `mode`:
+ * - `rest`: the JSON as given (`application/json`);
+ * - `twirp-protobuf`: a `pendingmessage.v1.PendingMessageRequest` in protobuf (`application/protobuf`);
+ * - `twirp-json`: the same request in protobuf JSON with proto field names (`application/json`).
+ *
+ * Untyped message, user and attachment fields travel in the `custom` Structs; REST `null`s
+ * become unset fields. Both methods take the same request message.
+ *
+ * @example
+ * const { body, contentType } = encodeCallback('twirp-protobuf', samplePayload(sampleMessage({}, 1)));
+ */
+export function encodeCallback(mode: CallbackMode, payload: unknown): EncodedCallback {
+  switch (mode) {
+    case 'rest':
+      return { mode, body: Buffer.from(JSON.stringify(payload ?? {}), 'utf8'), contentType: 'application/json' };
+    case 'twirp-protobuf': {
+      assertRestBody(payload);
+      return { mode, body: toBinary(PendingMessageRequestSchema, pendingMessageRequestFromBody(payload)), contentType: 'application/protobuf' };
+    }
+    case 'twirp-json': {
+      assertRestBody(payload);
+      const json = toJson(PendingMessageRequestSchema, pendingMessageRequestFromBody(payload), { useProtoFieldName: true });
+      return { mode, body: Buffer.from(JSON.stringify(json), 'utf8'), contentType: 'application/json' };
+    }
+    default:
+      throw new TypeError(`encodeCallback: unknown mode ${String(mode)} (rest, twirp-protobuf or twirp-json)`);
+  }
+}
+
+/**
+ * The path of a callback below the hook's `webhook_url`: `/{method}` for REST,
+ * `{prefix}/pendingmessage.v1.PendingMessageService/{method}` for Twirp (prefix default `/twirp`).
+ */
+export function callbackPath(mode: CallbackMode, method: PendingMessageMethod, twirpPrefix: string = defaultTwirpPrefix): string {
+  return mode === 'rest' ? `/${method}` : twirpRoutePath(twirpPrefix, method);
+}
+
+/** A PassOnPendingMessage answer, whichever mode carried it. */
+export interface CallbackAnswer {
+  /** The decision answered; undefined for an ack-first answer (or an action this version does not know). */
+  action: DecisionAction | undefined;
+  reason: string | undefined;
+  timedOut: boolean;
+  /** Ack-first: the decision is applied through the API later. */
+  accepted: boolean;
+}
+
+const restActions: ReadonlySet<string> = new Set(['commit', 'delete', 'keep_pending']);
+const twirpActionNames: Record<string, DecisionAction | undefined> = {
+  ACTION_COMMIT: 'commit',
+  ACTION_DELETE: 'delete',
+  ACTION_KEEP_PENDING: 'keep_pending',
+  ACTION_UNSPECIFIED: undefined,
+};
+
+/**
+ * Reads a 2xx PassOnPendingMessage answer body (as {@link decodeAnswerBody} gives it) into one
+ * shape: REST `{action, reason?, timed_out}` / `{accepted: true}`, or Twirp's
+ * `PendingMessageResponse` (JSON with enum names or numbers). Undefined when it is neither.
+ */
+export function readPassOnAnswer(body: unknown): CallbackAnswer | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const record = body as Record<string, unknown>;
+  const raw = record.action;
+  let action: DecisionAction | undefined;
+  if (typeof raw === 'string') action = restActions.has(raw) ? (raw as DecisionAction) : twirpActionNames[raw];
+  else if (typeof raw === 'number') action = actionFromProto(raw);
+  const accepted = record.accepted === true;
+  if (action === undefined && !accepted) return undefined;
+  const reason = typeof record.reason === 'string' && record.reason !== '' ? record.reason : undefined;
+  const timedOut = record.timed_out === true || record.timedOut === true;
+  return { action, reason, timedOut, accepted };
+}
+
+/**
+ * An answer body as something readable: JSON parsed; a protobuf answer decoded (the
+ * method's response message) and shown as Twirp's JSON; anything else as text.
+ */
+export function decodeAnswerBody(bytes: Uint8Array, contentType: string, method: PendingMessageMethod): unknown {
+  const type = contentType.toLowerCase();
+  if (type.includes('application/protobuf') || type.includes('application/x-protobuf')) {
+    try {
+      if (method === 'PassOnPendingMessage') {
+        return toJson(PendingMessageResponseSchema, fromBinary(PendingMessageResponseSchema, bytes), twirpJsonWrite);
+      }
+      return toJson(DeletedPendingMessageResponseSchema, fromBinary(DeletedPendingMessageResponseSchema, bytes), twirpJsonWrite);
+    } catch {
+      return Buffer.from(bytes).toString('base64');
+    }
+  }
+  if (bytes.byteLength === 0) return '';
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  if (type.includes('json')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
