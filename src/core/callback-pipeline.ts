@@ -120,6 +120,9 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
   }
 
   function notFound(path: string, method: string): NeutralResponse {
+    // A known path reached with a method the adapter does not route (PROPFIND, QUERY, …).
+    const route = byPath.get(path);
+    if (route) return refuse(route.family, new HookError('method_not_allowed', `${method} is not allowed; Stream POSTs callbacks`), { path, method });
     return refuse(options.familyForUnknownPath(path), new HookError('not_found', `no callback is served at ${path}`), { path, method });
   }
 

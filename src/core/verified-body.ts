@@ -68,9 +68,16 @@ export function createEvent(
     metadata: payload.metadata,
     requestInfo: payload.requestInfo,
     webhookId: headerValue(request.headers, 'x-webhook-id') || undefined,
-    attempt: attemptHeader === undefined ? 1 : Number.parseInt(attemptHeader, 10) || 1,
+    attempt: attemptOf(attemptHeader),
     apiKey: app.apiKey,
     transport,
     receivedAt: Date.now() - (performance.now() - request.receivedAt),
   };
+}
+
+/** `X-Webhook-Attempt` counts 1, 2, …; anything else (absent, garbage, zero or negative) is 1. */
+function attemptOf(header: string | undefined): number {
+  if (header === undefined) return 1;
+  const attempt = Number.parseInt(header, 10);
+  return attempt >= 1 ? attempt : 1;
 }

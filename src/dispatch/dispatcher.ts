@@ -48,7 +48,12 @@ const round2 = (ms: number) => Math.round(ms * 100) / 100;
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { timeoutMs, fallback, timing, dedupe, logger, retry } = options;
-  const reserve = Math.min(options.applyReserveMs, timeoutMs / 2);
+  // The handler's deadline is timeoutMs − applyReserveMs after arrival. A reserve that would
+  // leave the handler no time at all is halved against the budget instead (and warned about).
+  const reserve = options.applyReserveMs < timeoutMs ? options.applyReserveMs : timeoutMs / 2;
+  if (reserve !== options.applyReserveMs) {
+    logger.warn({ timeoutMs, applyReserveMs: options.applyReserveMs, usedReserveMs: reserve }, 'applyReserveMs is not below timeoutMs: the handler gets half the budget');
+  }
   const fallbackFor = (reason: string, timedOut: boolean): Outcome => Object.freeze({ action: fallback, reason, timedOut });
   const timeoutOutcome = fallbackFor('timeout', true);
   const errorOutcome = fallbackFor('handler_error', false);

@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace';
 import type { Server } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { PendingHooks } from '../pending-hooks.js';
 import { pendingHooksPlugin } from './fastify-plugin.js';
 
@@ -34,11 +34,17 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
     http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 },
     ...options.fastify,
   } satisfies FastifyHttpOptions<Server>);
-  await app.register(pendingHooksPlugin, { hooks, catchUnknownPaths: false });
-  app.setNotFoundHandler((request, reply) => {
+  const answerNotFound = (request: FastifyRequest, reply: FastifyReply) => {
     const response = hooks.pipeline.notFound(request.url.split('?')[0]!, request.method);
     return reply.code(response.status).headers(response.headers).send(response.body);
-  });
+  };
+  // Outside the plugin only unknown routes remain: never parse their bodies (a broken or huge
+  // body must still get the contract's 404 / bad_route), and answer any error the same way.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  app.setErrorHandler((_error, request, reply) => answerNotFound(request, reply));
+  await app.register(pendingHooksPlugin, { hooks, catchUnknownPaths: false });
+  app.setNotFoundHandler(answerNotFound);
   app.addHook('onClose', async () => {
     await hooks.close();
   });

@@ -21,7 +21,11 @@ interface CallbackState {
 }
 
 function send(reply: FastifyReply, response: NeutralResponse): FastifyReply {
-  return reply.code(response.status).headers(response.headers).send(response.body);
+  const { body, headers } = response;
+  // fastify appends "; charset=utf-8" to string bodies whose type names no charset; Twirp's
+  // contract says exactly `application/json`, so such bodies go out as bytes.
+  const bytes = typeof body === 'string' && !headers['content-type']?.includes('charset') ? Buffer.from(body) : body;
+  return reply.code(response.status).headers(headers).send(bytes);
 }
 
 /**
