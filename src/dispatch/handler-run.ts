@@ -14,8 +14,8 @@ function fireDeadline(run: { expire(reason: unknown, why: RunEnd): void; what: s
  * One handler invocation under its deadline, and the `HandlerContext` the handler sees.
  * Never races without cancelling: at the deadline the run settles with the fallback and the
  * handler's signal aborts. Built for the hot path: the AbortController, the child logger and
- * the `remainingMs` closure are created only if the handler asks for them, and no closure is
- * allocated for the timer.
+ * the `remainingMs` closure are created only if the handler asks for them, a handler that answers
+ * synchronously never arms a timer, and no closure is allocated for the timer.
  */
 export class HandlerRun<T> implements HandlerContext {
   readonly promise: Promise<T>;
@@ -38,8 +38,13 @@ export class HandlerRun<T> implements HandlerContext {
     private readonly onSettle: (run: HandlerRun<T>) => void,
   ) {
     this.promise = new Promise<T>((resolve) => (this.resolve = resolve));
-    const delay = deadlineAt - performance.now();
-    if (delay <= 0) this.expire(new DeadlineExceededError(what), 'timeout');
+    if (deadlineAt <= performance.now()) this.expire(new DeadlineExceededError(what), 'timeout');
+  }
+
+  /** Arms the deadline timer; only handlers that go asynchronous need one. */
+  private arm(): void {
+    const delay = this.deadlineAt - performance.now();
+    if (delay <= 0) this.expire(new DeadlineExceededError(this.what), 'timeout');
     else this.timer = setTimeout(fireDeadline, delay, this);
   }
 
@@ -54,6 +59,7 @@ export class HandlerRun<T> implements HandlerContext {
       return this.promise;
     }
     if (result instanceof Promise) {
+      this.arm();
       result.then(
         (value) => {
           if (this.settled) this.logger.debug({ what: this.what }, 'late result dropped: the deadline had passed');
@@ -92,6 +98,8 @@ export class HandlerRun<T> implements HandlerContext {
     if (!this.controller) {
       this.controller = new AbortController();
       if (this.endReason !== undefined) this.controller.abort(this.endReason);
+      // Asked for while the handler still runs synchronously: the signal must fire on time.
+      else if (!this.settled && this.timer === undefined) this.arm();
     }
     return this.controller.signal;
   }

@@ -24,6 +24,9 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
     loggerInstance: hooks.logger as FastifyBaseLogger,
     // One structured line per callback comes from the dispatcher; fastify's per-request lines would double it.
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger (fastify would build one for every callback): the dispatcher
+    // logs with the webhook id and message id itself.
+    childLoggerFactory: (logger) => logger,
     // Stream keeps connections alive between callbacks; idle sockets may live a while.
     keepAliveTimeout: 65_000,
     bodyLimit: hooks.options.bodyLimit,
@@ -41,7 +44,24 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
   // Outside the plugin only unknown routes remain: never parse their bodies (a broken or huge
   // body must still get the contract's 404 / bad_route), and answer any error the same way.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  app.addContentTypeParser('*', (_request, payload, done) => {
+    // Drain (up to the body limit) before answering, so the client is never left mid-upload.
+    let size = 0;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      payload.off('data', count);
+      done(null);
+    };
+    const count = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > hooks.options.bodyLimit) finish();
+    };
+    payload.on('data', count);
+    payload.once('end', finish);
+    payload.once('error', finish);
+  });
   app.setErrorHandler((_error, request, reply) => answerNotFound(request, reply));
   await app.register(pendingHooksPlugin, { hooks, catchUnknownPaths: false });
   app.setNotFoundHandler(answerNotFound);
