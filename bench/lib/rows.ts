@@ -1,0 +1,157 @@
+import { restPath, twirpPath } from './common.js';
+import type { BenchPayloads, EncodedBodies } from './payloads.js';
+
+/** How a row's answers are read by the probe and checked under load. */
+export type AnswerFormat = 'rest' | 'protobuf' | 'twirp-json';
+
+/** A target a row is reported against (pending-hooks rows only). */
+export interface RowTarget {
+  /** Smallest req/s as a fraction of the floor's. */
+  minRatio: number;
+  /** Largest p99 at 25% load above the floor's, in ms. */
+  maxP99DeltaMs: number;
+}
+
+export interface RowSpec {
+  id: string;
+  label: string;
+  /** bench/servers/<script>.ts */
+  script: string;
+  /** The route; `connect` asks the server (its `CONNECT <path>` line). */
+  path: string | 'connect';
+  encoding: keyof Pick<BenchPayloads, 'rest' | 'protobuf' | 'twirpJson'>;
+  headers: Record<string, string>;
+  answer: AnswerFormat;
+  /** False for the floor: it checks no signature, so a bad one is not refused. */
+  verifiesSignature: boolean;
+  target?: RowTarget;
+  /** What the row is, for the report. */
+  about: string;
+}
+
+const json = { 'content-type': 'application/json' };
+const protobuf = { 'content-type': 'application/protobuf' };
+
+export const rows: readonly RowSpec[] = [
+  {
+    id: 'floor',
+    label: 'floor: bare fastify, JSON parse only (no signature)',
+    script: 'floor',
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: false,
+    about: "fastify route, fastify's JSON parser, the trivial handler; no signature check",
+  },
+  {
+    id: 'fastify-hmac',
+    label: 'hand-written fastify (raw body, HMAC, JSON.parse)',
+    script: 'fastify-hmac',
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: true,
+    about: 'raw Buffer body, HMAC-SHA256 with a prepared KeyObject, timingSafeEqual, JSON.parse',
+  },
+  {
+    id: 'express-stream-chat',
+    label: 'express + stream-chat verifyWebhook',
+    script: 'express-stream-chat',
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: true,
+    about: "express 5, express.raw(), new StreamChat(key, secret).verifyWebhook(body, sig), JSON.parse, res.send",
+  },
+  {
+    id: 'twirp-ts',
+    label: 'twirp-ts (protobuf, HMAC first)',
+    script: 'twirp-ts',
+    path: twirpPath,
+    encoding: 'protobuf',
+    headers: protobuf,
+    answer: 'protobuf',
+    verifiesSignature: true,
+    about: 'node:http, body read + HMAC, then twirp-ts (protobuf-ts messages) via req.rawBody',
+  },
+  {
+    id: 'ph-rest',
+    label: 'pending-hooks REST',
+    script: 'pending-hooks',
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: true,
+    target: { minRatio: 0.85, maxP99DeltaMs: 1 },
+    about: 'createPendingHooks (dry run, logger warn) + createServer, REST route',
+  },
+  {
+    id: 'ph-twirp-protobuf',
+    label: 'pending-hooks Twirp protobuf',
+    script: 'pending-hooks',
+    path: twirpPath,
+    encoding: 'protobuf',
+    headers: protobuf,
+    answer: 'protobuf',
+    verifiesSignature: true,
+    target: { minRatio: 0.75, maxP99DeltaMs: 1 },
+    about: 'same server, Twirp route, application/protobuf',
+  },
+  {
+    id: 'ph-twirp-json',
+    label: 'pending-hooks Twirp JSON',
+    script: 'pending-hooks',
+    path: twirpPath,
+    encoding: 'twirpJson',
+    headers: json,
+    answer: 'twirp-json',
+    verifiesSignature: true,
+    target: { minRatio: 0.75, maxP99DeltaMs: 1 },
+    about: 'same server, Twirp route, application/json (protobuf JSON)',
+  },
+  {
+    id: 'ph-connect',
+    label: 'pending-hooks Connect (protobuf)',
+    script: 'pending-hooks',
+    path: 'connect',
+    encoding: 'protobuf',
+    headers: { 'content-type': 'application/proto', 'connect-protocol-version': '1' },
+    answer: 'protobuf',
+    verifiesSignature: true,
+    target: { minRatio: 0.5, maxP99DeltaMs: 1 },
+    about: 'same server with `connect: {}`, Connect unary, application/proto',
+  },
+];
+
+export function bodiesOf(row: RowSpec, payloads: BenchPayloads): EncodedBodies {
+  return payloads[row.encoding];
+}
+
+/** What an answer under load is: the handler's decision, the budget's fallback, or wrong. */
+export type AnswerKind = 'decision' | 'fallback' | 'bad';
+
+const jsonDecision = /"action":\s*"(?:ACTION_)?(?:commit|delete|COMMIT|DELETE)"/;
+const jsonTimedOut = /"timed_?[oO]ut":\s*true/;
+
+/**
+ * Classifies every answer under load. A decision (commit / delete) is what counts; a
+ * fallback (`timed_out: true`: the server was so loaded that the handler missed its budget)
+ * is counted apart and never as throughput; anything else (an empty body, `accepted`, an
+ * error) fails the row. Protobuf: field 1 (action) = 1 or 2 is a decision; 3 (keep_pending)
+ * with field 3 (timed_out) set is a fallback.
+ */
+export function answerClassifier(format: AnswerFormat): (body: string) => AnswerKind {
+  if (format === 'protobuf') {
+    return (body) => {
+      if (body.charCodeAt(0) !== 0x08) return 'bad';
+      const action = body.charCodeAt(1);
+      if (action === 1 || action === 2) return 'decision';
+      return action === 3 && body.includes('\x18\x01') ? 'fallback' : 'bad';
+    };
+  }
+  return (body) => (jsonTimedOut.test(body) ? 'fallback' : jsonDecision.test(body) ? 'decision' : 'bad');
+}

@@ -1,0 +1,144 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { processCpuSeconds } from './machine.js';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+const live = new Set<ChildProcess>();
+let cleanupInstalled = false;
+
+/** Kills the servers still running when this process exits or is interrupted. */
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  const killAll = () => {
+    for (const child of live) child.kill('SIGKILL');
+    live.clear();
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
+export interface StartOptions {
+  /** Script under bench/servers/, without `.ts`. */
+  script: string;
+  /** `taskset -c <cpu>` when set. */
+  cpu?: number;
+  /** Write a V8 CPU profile into this directory when the server exits (`node --cpu-prof`). */
+  cpuProfileDir?: string;
+  /** Sampling interval of the CPU profile, µs (node's default is 1000). */
+  cpuProfileIntervalUs?: number;
+  /** Extra node flags (e.g. `--trace-gc`). */
+  nodeFlags?: string[];
+  /** Give up after this long. Default 30 s. */
+  startTimeoutMs?: number;
+}
+
+export interface ServerProcess {
+  readonly port: number;
+  readonly pid: number;
+  /** `KEY value` lines printed before `READY` (e.g. `CONNECT <path>`). */
+  readonly announced: Readonly<Record<string, string>>;
+  /** CPU seconds the server has used so far (undefined off Linux). */
+  cpuSeconds(): number | undefined;
+  /** Its stderr so far (for failure reports). */
+  stderr(): string;
+  /** Its stdout lines after READY (e.g. `--trace-gc` output), up to 4 MB. */
+  stdout(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node --import tsx bench/servers/<script>.ts --port 0`, pinned with taskset when
+ * asked, and waits for its `READY <port>` line.
+ */
+export async function startServer(options: StartOptions): Promise<ServerProcess> {
+  const nodeArgs = ['--import', 'tsx', ...(options.nodeFlags ?? [])];
+  if (options.cpuProfileDir) {
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
+    if (options.cpuProfileIntervalUs) nodeArgs.push(`--cpu-prof-interval=${options.cpuProfileIntervalUs}`);
+  }
+  nodeArgs.push(`bench/servers/${options.script}.ts`, '--port', '0');
+  const [command, args] =
+    options.cpu === undefined
+      ? [process.execPath, nodeArgs]
+      : ['taskset', ['-c', String(options.cpu), process.execPath, ...nodeArgs]];
+  // taskset execs node: the child's pid is the server's.
+  const child: ChildProcess = spawn(command, args as string[], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  installCleanup();
+  live.add(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    if (stderr.length < 64 * 1024) stderr += chunk;
+  });
+  const announced: Record<string, string> = {};
+  let stdout = '';
+  let ready = false;
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+    live.delete(child);
+  });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${options.script}: no READY line within ${options.startTimeoutMs ?? 30_000} ms\n${stderr}`));
+    }, options.startTimeoutMs ?? 30_000);
+    let buffered = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        const space = line.indexOf(' ');
+        if (space < 0 && !ready) continue;
+        const key = line.slice(0, space);
+        const value = line.slice(space + 1);
+        if (ready) {
+          if (stdout.length < 4 * 1024 * 1024) stdout += `${line}\n`;
+          continue;
+        }
+        if (key === 'READY') {
+          ready = true;
+          clearTimeout(timer);
+          resolve(Number(value));
+        } else if (/^[A-Z_]+$/.test(key)) announced[key] = value;
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${options.script} exited before READY (code ${code}, signal ${signal})\n${stderr}`));
+    });
+  });
+
+  return {
+    port,
+    pid: child.pid!,
+    announced,
+    cpuSeconds: () => processCpuSeconds(child.pid!),
+    stderr: () => stderr,
+    stdout: () => stdout,
+    async stop() {
+      if (exited) return;
+      const gone = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}
