@@ -6,15 +6,14 @@ export class DeadlineExceededError extends Error {
   }
 }
 
-/** An AbortSignal that fires at a `performance.now()` instant; `cancel()` always clears the timer. */
+/**
+ * An AbortSignal that fires at a `performance.now()` instant; `cancel()` always clears the timer.
+ * Used around API calls; handler runs have their own lazier version (`handler-run.ts`).
+ */
 export interface Deadline {
   readonly signal: AbortSignal;
-  /** `performance.now()` instant of the deadline. */
-  readonly at: number;
   remainingMs(): number;
   cancel(): void;
-  /** Aborts now with the given reason (shutdown). */
-  abort(reason: unknown): void;
 }
 
 export function createDeadline(at: number, what: string): Deadline {
@@ -25,15 +24,10 @@ export function createDeadline(at: number, what: string): Deadline {
   else timer = setTimeout(() => controller.abort(new DeadlineExceededError(what)), delay);
   return {
     signal: controller.signal,
-    at,
     remainingMs: () => Math.max(0, at - performance.now()),
     cancel() {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
-    },
-    abort(reason) {
-      this.cancel();
-      controller.abort(reason);
     },
   };
 }
