@@ -252,7 +252,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     logger,
     pipeline,
     connect,
-    handle: (request) => pipeline.handle(request),
+    handle: async (request) => pipeline.handle(request),
     async close(graceMs = 10_000) {
       await dispatcher.close(graceMs);
       await apiFor.close();

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import type { Dispatcher } from '../dispatch/dispatcher.js';
-import type { PendingMessageMethod } from '../event/pending-message-event.js';
+import type { Dispatcher, PassOnResult } from '../dispatch/dispatcher.js';
+import type { PendingMessageEvent, PendingMessageMethod } from '../event/pending-message-event.js';
 import type { AppKeyring } from '../signature/app-keyring.js';
 import type { TransportFamily, WireCodec } from '../transports/codec.js';
 import type { ConnectTransport } from '../transports/connect/index.js';
 import { HookError } from './hook-error.js';
 import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from './neutral.js';
-import { createEvent, readVerifiedBody } from './verified-body.js';
+import { createEvent, readVerifiedBody, type VerifiedBody, type VerifyOptions } from './verified-body.js';
 
 /** One served path: which protocol, which of Stream's two methods. */
 export interface CallbackRoute {
@@ -44,11 +44,16 @@ export interface PreflightMatch {
  */
 export interface CallbackPipeline {
   readonly routes: readonly CallbackRoute[];
-  handle(request: NeutralRequest): Promise<NeutralResponse>;
+  /** The REST or Twirp route served at a path (without query string). */
+  routeFor(path: string): CallbackRoute | undefined;
+  /** True when a path is one of the Connect / gRPC-Web paths (handled by `handle`). */
+  servesConnect(path: string): boolean;
+  /** Runs every stage; synchronous when every stage is (no gzip, synchronous handler and store, dry run). */
+  handle(request: NeutralRequest): NeutralResponse | Promise<NeutralResponse>;
   /** Route, method and content-type checks; an error response, or the codec to use. */
   preflight(route: CallbackRoute, method: string, headers: NeutralHeaders): PreflightMatch | NeutralResponse;
-  /** Size (inflated), signature, decode, dispatch. */
-  process(match: PreflightMatch, request: NeutralRequest): Promise<NeutralResponse>;
+  /** Size (inflated), signature, decode, dispatch; synchronous when every stage is. */
+  process(match: PreflightMatch, request: NeutralRequest): NeutralResponse | Promise<NeutralResponse>;
   /** The error answer for an unknown path, in the protocol the path looks like. */
   notFound(path: string, method: string): NeutralResponse;
   /** Answers an error met by an adapter (such as a too-large body) in the route's protocol. */
@@ -62,6 +67,15 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
   const limits = { maxJsonDepth: options.maxJsonDepth };
   const byPath = new Map(options.routes.map((route) => [route.path, route]));
   const connectPaths = new Set(options.connect?.paths);
+  const verifyOptionsFor = (verify: boolean, protobuf: boolean): VerifyOptions => ({
+    keyring,
+    bodyLimit,
+    verify,
+    malformedCode: protobuf ? 'malformed_protobuf' : 'malformed_json',
+    sniffGzip: true,
+  });
+  // By (route verifies ? 2 : 0) + (protobuf ? 1 : 0): built once, not per request.
+  const verifyOptions = [verifyOptionsFor(false, false), verifyOptionsFor(false, true), verifyOptionsFor(true, false), verifyOptionsFor(true, true)];
 
   function refuse(family: TransportFamily | WireCodec, error: HookError, context: Record<string, unknown>): NeutralResponse {
     const level = error.code === 'internal' ? 'error' : 'warn';
@@ -85,16 +99,14 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     return { route, codec };
   }
 
-  async function process(match: PreflightMatch, request: NeutralRequest): Promise<NeutralResponse> {
+  function process(match: PreflightMatch, request: NeutralRequest): NeutralResponse | Promise<NeutralResponse> {
+    const verifying = readVerifiedBody(request, verifyOptions[(match.route.verify ? 2 : 0) + (match.codec.transport === 'twirp-protobuf' ? 1 : 0)]!);
+    if (verifying instanceof Promise) return verifying.then((verified) => answer(match, request, verified));
+    return answer(match, request, verifying);
+  }
+
+  function answer(match: PreflightMatch, request: NeutralRequest, verified: VerifiedBody | HookError): NeutralResponse | Promise<NeutralResponse> {
     const { route, codec } = match;
-    const verifying = readVerifiedBody(request, {
-      keyring,
-      bodyLimit,
-      verify: route.verify,
-      malformedCode: codec.transport === 'twirp-protobuf' ? 'malformed_protobuf' : 'malformed_json',
-      sniffGzip: true,
-    });
-    const verified = verifying instanceof Promise ? await verifying : verifying;
     if (verified instanceof HookError) {
       return refuse(codec, verified, { path: route.path, webhookId: headerValue(request.headers, 'x-webhook-id') });
     }
@@ -103,20 +115,30 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
       return refuse(codec, payload, { path: route.path, webhookId: headerValue(request.headers, 'x-webhook-id'), apiKey: verified.app.apiKey });
     }
     const event = createEvent(route.method, payload, verified.app, request, codec.transport);
-
     try {
       if (route.method === 'DeletedPendingMessage') {
-        await dispatcher.deleted(event, request.receivedAt);
-        return codec.encodeDeleted();
+        return dispatcher.deleted(event, request.receivedAt).then(codec.encodeDeleted, (error: unknown) => dispatchFailed(codec, event, error));
       }
-      const result = await dispatcher.passOn(event, request.receivedAt);
-      if (result.kind === 'decided') return codec.encodePassOn(result.outcome);
-      if (result.kind === 'accepted') return codec.encodeAccepted();
-      return codec.encodeError(new HookError('decision_not_applied', `the ${result.outcome.action} decision could not be applied through Stream's API in time; retry`));
+      const result = dispatcher.passOn(event, request.receivedAt);
+      if (!(result instanceof Promise)) return encodeResult(codec, result);
+      return result.then(
+        (settled) => encodeResult(codec, settled),
+        (error: unknown) => dispatchFailed(codec, event, error),
+      );
     } catch (error) {
-      logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, 'dispatch failed');
-      return codec.encodeError(new HookError('internal', 'internal error'));
+      return dispatchFailed(codec, event, error);
     }
+  }
+
+  function encodeResult(codec: WireCodec, result: PassOnResult): NeutralResponse {
+    if (result.kind === 'decided') return codec.encodePassOn(result.outcome);
+    if (result.kind === 'accepted') return codec.encodeAccepted();
+    return codec.encodeError(new HookError('decision_not_applied', `the ${result.outcome.action} decision could not be applied through Stream's API in time; retry`));
+  }
+
+  function dispatchFailed(codec: WireCodec, event: PendingMessageEvent, error: unknown): NeutralResponse {
+    logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, 'dispatch failed');
+    return codec.encodeError(new HookError('internal', 'internal error'));
   }
 
   function notFound(path: string, method: string): NeutralResponse {
@@ -128,13 +150,15 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
 
   return {
     routes: options.routes,
+    routeFor: (path) => byPath.get(path),
+    servesConnect: (path) => connectPaths.has(path),
     preflight,
     process,
     notFound,
     fail(route, path, error) {
       return refuse(route?.family ?? options.familyForUnknownPath(path), error, { path });
     },
-    async handle(request) {
+    handle(request) {
       const route = byPath.get(request.path);
       if (!route && connectPaths.has(request.path)) return options.connect!.handle(request);
       if (!route) return notFound(request.path, request.method);

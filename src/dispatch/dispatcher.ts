@@ -6,7 +6,8 @@ import type { DedupeRecord, DedupeStore } from '../decision/dedupe-store.js';
 import type { PendingMessageEvent } from '../event/pending-message-event.js';
 import type { StreamApi } from '../stream-api/stream-api.js';
 import type { DeletedHandler, PassOnHandler } from './handler.js';
-import { HandlerRun, type RunEnd } from './handler-run.js';
+import type { HandlerContext } from './handler.js';
+import { HandlerRun, type RunOutcomes } from './handler-run.js';
 
 /** How the PassOn callback is answered: with the decision, or at once with `{accepted: true}`. */
 export type AnswerTiming = 'inline' | 'ack-first';
@@ -30,8 +31,12 @@ export type PassOnResult =
   | { readonly kind: 'not_applied'; readonly outcome: Outcome };
 
 export interface Dispatcher {
-  /** Decides (or re-answers) a PassOnPendingMessage callback that arrived at `receivedAt` (`performance.now()`). */
-  passOn(event: PendingMessageEvent, receivedAt: number): Promise<PassOnResult>;
+  /**
+   * Decides (or re-answers) a PassOnPendingMessage callback that arrived at `receivedAt`
+   * (`performance.now()`). Answers synchronously when everything on the way is synchronous (a
+   * synchronous handler, an in-memory dedupe store, a dry run), else with a promise.
+   */
+  passOn(event: PendingMessageEvent, receivedAt: number): PassOnResult | Promise<PassOnResult>;
   deleted(event: PendingMessageEvent, receivedAt: number): Promise<void>;
   /** Waits for decisions in progress; after `graceMs` aborts their handlers (fallback, reason `shutdown`). */
   close(graceMs: number): Promise<void>;
@@ -45,6 +50,8 @@ const accepted: PassOnResult = Object.freeze({ kind: 'accepted' });
 // The answer must leave before timeoutMs: stop applying this much earlier in inline timing.
 const answerMarginMs = 5;
 const round2 = (ms: number) => Math.round(ms * 100) / 100;
+const dryRunApplied: ApplyReport = Object.freeze({ status: 'applied', attempts: 0, detail: 'dry run' });
+const dryRunNothing: ApplyReport = Object.freeze({ status: 'nothing_to_do', attempts: 0, detail: 'dry run' });
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { timeoutMs, fallback, timing, dedupe, logger, retry } = options;
@@ -61,14 +68,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const noHandlerOutcome = fallbackFor('no_handler', false);
   const deletedOutcome: Outcome = Object.freeze({ action: 'delete', timedOut: false });
   const plainOutcomes = new Map<string, Outcome>(['commit', 'delete', 'keep_pending'].map((a) => [a, Object.freeze({ action: a as DecisionAction, timedOut: false })]));
-  const endedOutcome = (_run: unknown, why: RunEnd) => (why === 'timeout' ? timeoutOutcome : shutdownOutcome);
 
   /** Decisions in progress by dedupe key: concurrent duplicates share them. */
   const inflight = new Map<string, Promise<DedupeRecord>>();
   /** Everything still running, for a graceful close. */
   const running = new Set<Promise<unknown>>();
+  /** Handler runs that went asynchronous and have not settled. */
   const activeRuns = new Set<HandlerRun<Outcome>>();
-  const forgetRun = (run: HandlerRun<Outcome>) => activeRuns.delete(run);
+  const runOutcomes: RunOutcomes<Outcome> = {
+    ended: (why) => (why === 'timeout' ? timeoutOutcome : shutdownOutcome),
+    failed(error, event, what) {
+      logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, `${what} threw; fallback applied`);
+      return errorOutcome;
+    },
+    settled: (run) => activeRuns.delete(run),
+  };
   const logsDecisions = () => logger.isLevelEnabled('info');
 
   function toOutcome(decision: Decision | undefined): Outcome {
@@ -78,63 +92,77 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
     return decision.reason === undefined ? plainOutcomes.get(decision.action)! : { action: decision.action, reason: String(decision.reason), timedOut: false };
   }
+  const toDeletedOutcome = (): Outcome => deletedOutcome;
 
-  function handlerFailed(event: PendingMessageEvent, what: string) {
-    return (error: unknown): Outcome => {
-      logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, `${what} threw; fallback applied`);
-      return errorOutcome;
-    };
+  /** Runs the handler under its deadline: an Outcome now for a synchronous handler, else a promise. */
+  function runHandler<R>(
+    handler: (event: PendingMessageEvent, context: HandlerContext) => R | Promise<R>,
+    convert: (result: R) => Outcome,
+    what: string,
+    event: PendingMessageEvent,
+    deadlineAt: number,
+  ): Outcome | Promise<Outcome> {
+    const run = new HandlerRun<Outcome>(deadlineAt, what, event, logger, runOutcomes);
+    const result = run.invoke(handler, convert);
+    if (result instanceof Promise && run.pending) activeRuns.add(run);
+    return result;
   }
 
-  function decide(event: PendingMessageEvent, receivedAt: number): Promise<Outcome> {
+  function decide(event: PendingMessageEvent, receivedAt: number): Outcome | Promise<Outcome> {
     const handler = options.handlers().passOn;
-    if (!handler) return Promise.resolve(noHandlerOutcome);
-    const run = new HandlerRun<Outcome>(receivedAt + timeoutMs - reserve, 'PassOnPendingMessage handler', event, logger, endedOutcome, handlerFailed(event, 'handler'), forgetRun);
-    activeRuns.add(run);
-    return run.invoke((e, context) => {
-      const result = handler(e, context);
-      return result instanceof Promise ? result.then(toOutcome) : toOutcome(result);
-    });
+    if (!handler) return noHandlerOutcome;
+    return runHandler(handler, toOutcome, 'PassOnPendingMessage handler', event, receivedAt + timeoutMs - reserve);
   }
 
   function apply(event: PendingMessageEvent, outcome: Outcome, receivedAt: number): ApplyReport | Promise<ApplyReport> {
     const api = options.apiFor(event.apiKey);
-    if (!api) return { status: outcome.action === 'keep_pending' ? 'nothing_to_do' : 'applied', attempts: 0, detail: 'dry run' };
+    if (!api) return outcome.action === 'keep_pending' ? dryRunNothing : dryRunApplied;
     const applyBy = receivedAt + timeoutMs - (timing === 'inline' ? answerMarginMs : 0);
     return applyDecision(api, outcome.action, event.message.id, applyBy, retry);
   }
 
-  async function decideAndApply(event: PendingMessageEvent, receivedAt: number, key: string | undefined, remembered: Outcome | undefined): Promise<DedupeRecord> {
-    const outcome = remembered ?? (await decide(event, receivedAt));
+  /** Decide (unless remembered), apply, remember: synchronous as long as every step is. */
+  function decideAndApply(event: PendingMessageEvent, receivedAt: number, key: string | undefined, remembered: Outcome | undefined): DedupeRecord | Promise<DedupeRecord> {
+    const replayed = remembered !== undefined;
+    const outcome = remembered ?? decide(event, receivedAt);
+    if (outcome instanceof Promise) return outcome.then((decided) => applyAndRemember(event, receivedAt, key, decided, replayed));
+    return applyAndRemember(event, receivedAt, key, outcome, replayed);
+  }
+
+  function applyAndRemember(event: PendingMessageEvent, receivedAt: number, key: string | undefined, outcome: Outcome, replayed: boolean): DedupeRecord | Promise<DedupeRecord> {
     const applying = apply(event, outcome, receivedAt);
-    const report = applying instanceof Promise ? await applying : applying;
+    if (applying instanceof Promise) return applying.then((report) => remember(event, receivedAt, key, outcome, replayed, report));
+    return remember(event, receivedAt, key, outcome, replayed, applying);
+  }
+
+  function remember(event: PendingMessageEvent, receivedAt: number, key: string | undefined, outcome: Outcome, replayed: boolean, report: ApplyReport): DedupeRecord | Promise<DedupeRecord> {
     const record: DedupeRecord = { outcome, applied: report.status !== 'failed' };
-    if (key !== undefined) {
-      const storing = dedupe.set(key, record);
-      if (storing) await storing;
-    }
-    if (report.status === 'failed' || logsDecisions()) {
-      const latencyMs = performance.now() - receivedAt;
-      const line = {
-        webhookId: event.webhookId,
-        messageId: event.message.id,
-        apiKey: event.apiKey,
-        transport: event.transport,
-        attempt: event.attempt,
-        action: outcome.action,
-        reason: outcome.reason,
-        timedOut: outcome.timedOut,
-        applied: report.status,
-        apiCalls: report.attempts,
-        replayed: remembered !== undefined,
-        latencyMs: round2(latencyMs),
-        budgetLeftMs: round2(timeoutMs - latencyMs),
-      };
-      if (report.status === 'failed') logger.error({ ...line, detail: report.detail }, 'decision not applied');
-      // already_done says why (not pending any more, or gone: deleted or expired before the decision).
-      else logger.info(report.status === 'already_done' ? { ...line, detail: report.detail } : line, 'decision');
-    }
-    return record;
+    if (report.status === 'failed' || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report);
+    if (key === undefined) return record;
+    const storing = dedupe.set(key, record);
+    return storing ? storing.then(() => record) : record;
+  }
+
+  function logDecision(event: PendingMessageEvent, receivedAt: number, outcome: Outcome, replayed: boolean, report: ApplyReport): void {
+    const latencyMs = performance.now() - receivedAt;
+    const line = {
+      webhookId: event.webhookId,
+      messageId: event.message.id,
+      apiKey: event.apiKey,
+      transport: event.transport,
+      attempt: event.attempt,
+      action: outcome.action,
+      reason: outcome.reason,
+      timedOut: outcome.timedOut,
+      applied: report.status,
+      apiCalls: report.attempts,
+      replayed,
+      latencyMs: round2(latencyMs),
+      budgetLeftMs: round2(timeoutMs - latencyMs),
+    };
+    if (report.status === 'failed') logger.error({ ...line, detail: report.detail }, 'decision not applied');
+    // already_done says why (not pending any more, or gone: deleted or expired before the decision).
+    else logger.info(report.status === 'already_done' ? { ...line, detail: report.detail } : line, 'decision');
   }
 
   function asResult(record: DedupeRecord): PassOnResult {
@@ -142,7 +170,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return record.applied ? { kind: 'decided', outcome: record.outcome } : { kind: 'not_applied', outcome: record.outcome };
   }
 
-  /** Starts the work, registered for dedupe and for close() until it ends. */
+  /** Registers asynchronous work for dedupe and for close() until it ends. */
   function track(key: string | undefined, work: Promise<DedupeRecord>): Promise<DedupeRecord> {
     running.add(work);
     if (key !== undefined) inflight.set(key, work);
@@ -157,27 +185,42 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return work;
   }
 
-  async function start(event: PendingMessageEvent, receivedAt: number, key: string | undefined, remembered: Outcome | undefined): Promise<PassOnResult> {
-    const work = track(key, decideAndApply(event, receivedAt, key, remembered));
-    if (timing === 'ack-first') return accepted;
-    return asResult(await work);
+  function start(event: PendingMessageEvent, receivedAt: number, key: string | undefined, remembered: Outcome | undefined): PassOnResult | Promise<PassOnResult> {
+    let work: DedupeRecord | Promise<DedupeRecord>;
+    try {
+      work = decideAndApply(event, receivedAt, key, remembered);
+    } catch (error) {
+      work = Promise.reject(error); // same path as an asynchronous failure: logged, answered as internal
+    }
+    if (!(work instanceof Promise)) return asResult(work);
+    track(key, work);
+    return timing === 'ack-first' ? accepted : work.then(asResult);
+  }
+
+  function joinInflight(work: Promise<DedupeRecord>): PassOnResult | Promise<PassOnResult> {
+    return timing === 'ack-first' ? accepted : work.then(asResult);
+  }
+
+  function afterLookup(event: PendingMessageEvent, receivedAt: number, key: string, known: DedupeRecord | undefined): PassOnResult | Promise<PassOnResult> {
+    if (known?.applied) {
+      logger.info({ webhookId: event.webhookId, messageId: event.message.id, attempt: event.attempt, action: known.outcome.action }, 'duplicate callback: answered the remembered decision');
+      return asResult(known);
+    }
+    return start(event, receivedAt, key, known?.outcome);
   }
 
   return {
-    async passOn(event, receivedAt) {
-      const key = event.webhookId ? `${event.apiKey}\n${event.webhookId}` : undefined;
-      if (key === undefined) return start(event, receivedAt, undefined, undefined);
-      let work = inflight.get(key);
-      if (work) return timing === 'ack-first' ? accepted : asResult(await work);
+    passOn(event, receivedAt) {
+      if (!event.webhookId) return start(event, receivedAt, undefined, undefined);
+      const key = `${event.apiKey}\n${event.webhookId}`;
+      const work = inflight.get(key);
+      if (work) return joinInflight(work);
       const lookup = dedupe.get(key);
-      const known = lookup instanceof Promise ? await lookup : lookup;
-      work = inflight.get(key); // a concurrent duplicate may have started while an async store answered
-      if (work) return timing === 'ack-first' ? accepted : asResult(await work);
-      if (known?.applied) {
-        logger.info({ webhookId: event.webhookId, messageId: event.message.id, attempt: event.attempt, action: known.outcome.action }, 'duplicate callback: answered the remembered decision');
-        return asResult(known);
-      }
-      return start(event, receivedAt, key, known?.outcome);
+      if (!(lookup instanceof Promise)) return afterLookup(event, receivedAt, key, lookup);
+      return lookup.then((known) => {
+        const started = inflight.get(key); // a concurrent duplicate may have started while the store answered
+        return started ? joinInflight(started) : afterLookup(event, receivedAt, key, known);
+      });
     },
 
     async deleted(event, receivedAt) {
@@ -192,15 +235,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       const handler = options.handlers().deleted;
       const work = (async (): Promise<DedupeRecord> => {
-        let outcome = deletedOutcome;
-        if (handler) {
-          const run = new HandlerRun<Outcome>(receivedAt + Math.min(timeoutMs, 5000) - answerMarginMs, 'DeletedPendingMessage handler', event, logger, endedOutcome, handlerFailed(event, 'DeletedPendingMessage handler'), forgetRun);
-          activeRuns.add(run);
-          outcome = await run.invoke(async (e, context) => {
-            await handler(e, context);
-            return deletedOutcome;
-          });
-        }
+        const outcome = handler
+          ? await runHandler(handler, toDeletedOutcome, 'DeletedPendingMessage handler', event, receivedAt + Math.min(timeoutMs, 5000) - answerMarginMs)
+          : deletedOutcome;
         const record: DedupeRecord = { outcome, applied: true };
         if (key !== undefined) await dedupe.set(key, record);
         if (logsDecisions()) {

@@ -6,6 +6,14 @@ import type { HandlerContext } from './handler.js';
 /** Why a run ended without the handler's own result. */
 export type RunEnd = 'timeout' | 'shutdown';
 
+/** What a run settles with when it ends early, and when the handler throws. Shared, not per run. */
+export interface RunOutcomes<T> {
+  ended(why: RunEnd): T;
+  failed(error: unknown, event: PendingMessageEvent, what: string): T;
+  /** Called once when a run that went asynchronous settles. */
+  settled(run: HandlerRun<T>): void;
+}
+
 function fireDeadline(run: { expire(reason: unknown, why: RunEnd): void; what: string }): void {
   run.expire(new DeadlineExceededError(run.what), 'timeout');
 }
@@ -13,14 +21,15 @@ function fireDeadline(run: { expire(reason: unknown, why: RunEnd): void; what: s
 /**
  * One handler invocation under its deadline, and the `HandlerContext` the handler sees.
  * Never races without cancelling: at the deadline the run settles with the fallback and the
- * handler's signal aborts. Built for the hot path: the AbortController, the child logger and
- * the `remainingMs` closure are created only if the handler asks for them, a handler that answers
- * synchronously never arms a timer, and no closure is allocated for the timer.
+ * handler's signal aborts. Built for the hot path: a handler that answers synchronously gets its
+ * result back synchronously (no promise, no timer); the AbortController, the child logger and the
+ * `remainingMs` closure are created only if the handler asks for them; no closure is allocated
+ * per run.
  */
 export class HandlerRun<T> implements HandlerContext {
-  readonly promise: Promise<T>;
-  private resolve!: (value: T) => void;
   private settled = false;
+  private value: T | undefined;
+  private resolve: ((value: T) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private controller: AbortController | undefined;
   private endReason: unknown;
@@ -33,11 +42,8 @@ export class HandlerRun<T> implements HandlerContext {
     readonly what: string,
     private readonly event: PendingMessageEvent,
     private readonly logger: Logger,
-    private readonly ended: (run: HandlerRun<T>, why: RunEnd) => T,
-    private readonly failed: (error: unknown) => T,
-    private readonly onSettle: (run: HandlerRun<T>) => void,
+    private readonly outcomes: RunOutcomes<T>,
   ) {
-    this.promise = new Promise<T>((resolve) => (this.resolve = resolve));
     if (deadlineAt <= performance.now()) this.expire(new DeadlineExceededError(what), 'timeout');
   }
 
@@ -48,31 +54,42 @@ export class HandlerRun<T> implements HandlerContext {
     else this.timer = setTimeout(fireDeadline, delay, this);
   }
 
-  /** Calls the handler and settles with its result, unless the deadline came first. */
-  invoke(handler: (event: PendingMessageEvent, context: HandlerContext) => T | Promise<T>): Promise<T> {
-    if (this.settled) return this.promise;
-    let result: T | Promise<T>;
+  /**
+   * Calls the handler and settles with `convert(result)`, unless the deadline came first.
+   * Synchronous handlers get their value back as is; asynchronous ones a promise.
+   */
+  invoke<R>(handler: (event: PendingMessageEvent, context: HandlerContext) => R | Promise<R>, convert: (result: R) => T): T | Promise<T> {
+    if (this.settled) return this.value as T;
+    let result: R | Promise<R>;
     try {
       result = handler(this.event, this);
     } catch (error) {
-      this.settle(this.failed(error));
-      return this.promise;
+      this.settle(this.outcomes.failed(error, this.event, this.what));
+      return this.value as T;
     }
-    if (result instanceof Promise) {
-      this.arm();
-      result.then(
-        (value) => {
-          if (this.settled) this.logger.debug({ what: this.what }, 'late result dropped: the deadline had passed');
-          else this.settle(value);
-        },
-        (error: unknown) => {
-          // A handler that gives up when its signal fires rejects after the fallback was chosen.
-          if (this.settled) this.logger.debug({ what: this.what, err: error }, 'late rejection dropped: the deadline had passed');
-          else this.settle(this.failed(error));
-        },
-      );
-    } else this.settle(result);
-    return this.promise;
+    if (!(result instanceof Promise)) {
+      this.settle(convert(result));
+      return this.value as T;
+    }
+    const promise = new Promise<T>((resolve) => (this.resolve = resolve));
+    if (this.timer === undefined) this.arm();
+    result.then(
+      (value) => {
+        if (this.settled) this.logger.debug({ what: this.what }, 'late result dropped: the deadline had passed');
+        else this.settle(convert(value));
+      },
+      (error: unknown) => {
+        // A handler that gives up when its signal fires rejects after the fallback was chosen.
+        if (this.settled) this.logger.debug({ what: this.what, err: error }, 'late rejection dropped: the deadline had passed');
+        else this.settle(this.outcomes.failed(error, this.event, this.what));
+      },
+    );
+    return promise;
+  }
+
+  /** True until the run settles (checked after `invoke` returned a promise). */
+  get pending(): boolean {
+    return !this.settled;
   }
 
   /** Ends the run now (deadline or shutdown): settles with the fallback and aborts the signal. */
@@ -80,16 +97,19 @@ export class HandlerRun<T> implements HandlerContext {
     if (this.settled) return;
     this.endReason = reason;
     this.controller?.abort(reason);
-    this.settle(this.ended(this, why));
+    this.settle(this.outcomes.ended(why));
   }
 
   private settle(value: T): void {
     if (this.settled) return;
     this.settled = true;
+    this.value = value;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.onSettle(this);
-    this.resolve(value);
+    if (this.resolve) {
+      this.outcomes.settled(this);
+      this.resolve(value);
+    }
   }
 
   // HandlerContext, created on demand.

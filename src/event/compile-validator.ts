@@ -14,82 +14,82 @@ interface Def {
   checks?: { _zod: { def: { check: string; minimum?: number } } }[];
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * Compiles the subset of zod our body schemas use (loose objects, strings with a minimum length,
- * booleans, arrays, string records, optional/nullable, unknown) into a plain predicate that
- * accepts exactly what `schema.safeParse` accepts, without building zod's output copy: about 30×
- * cheaper on the hot path. The schema stays the one source of truth: anything outside the subset
- * compiles to `undefined`, and callers then use zod itself.
+ * booleans, arrays, string records, optional/nullable, unknown) into one straight-line JavaScript
+ * function that accepts exactly what `schema.safeParse` accepts, without building zod's output
+ * copy (what fast-json-stringify and ajv do for their schemas): one call, no closures per field,
+ * well under a microsecond for a message. The schema stays the one source of truth: anything
+ * outside the subset compiles to `undefined`, and callers then use zod itself.
  */
 export function compileFastCheck(schema: z.ZodType): FastCheck | undefined {
-  return compile((schema as unknown as { _zod: { def: Def } })._zod.def);
-}
+  const lines: string[] = [];
+  let next = 0;
+  const fresh = (prefix: string) => `${prefix}${next++}`;
 
-function compile(def: Def): FastCheck | undefined {
-  switch (def.type) {
-    case 'unknown':
-      return () => true;
-    case 'boolean':
-      return (value) => typeof value === 'boolean';
-    case 'string': {
-      let min = 0;
-      for (const check of def.checks ?? []) {
-        if (check._zod.def.check !== 'min_length') return undefined;
-        min = Math.max(min, check._zod.def.minimum ?? 0);
-      }
-      return min === 0 ? (value) => typeof value === 'string' : (value) => typeof value === 'string' && value.length >= min;
-    }
-    case 'optional': {
-      const inner = def.innerType && compile(def.innerType._zod.def);
-      return inner && ((value) => value === undefined || inner(value));
-    }
-    case 'nullable': {
-      const inner = def.innerType && compile(def.innerType._zod.def);
-      return inner && ((value) => value === null || inner(value));
-    }
-    case 'array': {
-      if (def.checks?.length) return undefined;
-      const element = def.element && compile(def.element._zod.def);
-      return (
-        element &&
-        ((value) => {
-          if (!Array.isArray(value)) return false;
-          for (let i = 0; i < value.length; i++) if (!element(value[i])) return false;
-          return true;
-        })
-      );
-    }
-    case 'record': {
-      if (def.keyType?._zod.def.type !== 'string' || def.keyType._zod.def.checks?.length) return undefined;
-      const valueCheck = def.valueType && compile(def.valueType._zod.def);
-      return (
-        valueCheck &&
-        ((value) => {
-          if (!isRecord(value)) return false;
-          for (const key in value) if (Object.hasOwn(value, key) && !valueCheck(value[key])) return false;
-          return true;
-        })
-      );
-    }
-    case 'object': {
-      // Only loose objects: their output equals their input, so the input can be used as is.
-      if (def.catchall?._zod.def.type !== 'unknown' || !def.shape) return undefined;
-      const fields: [string, FastCheck][] = [];
-      for (const [key, field] of Object.entries(def.shape)) {
-        const check = compile(field._zod.def);
-        if (!check) return undefined;
-        fields.push([key, check]);
-      }
-      return (value) => {
-        if (!isRecord(value)) return false;
-        for (const [key, check] of fields) if (!check(value[key])) return false;
+  const isObject = (v: string) => `typeof ${v} !== 'object' || ${v} === null || Array.isArray(${v})`;
+
+  /** Appends statements that `return false` when `v` does not match; false when `def` is outside the subset. */
+  function emit(def: Def, v: string): boolean {
+    switch (def.type) {
+      case 'unknown':
         return true;
-      };
+      case 'boolean':
+        lines.push(`if (typeof ${v} !== 'boolean') return false;`);
+        return true;
+      case 'string': {
+        let min = 0;
+        for (const check of def.checks ?? []) {
+          if (check._zod.def.check !== 'min_length') return false;
+          min = Math.max(min, check._zod.def.minimum ?? 0);
+        }
+        lines.push(min === 0 ? `if (typeof ${v} !== 'string') return false;` : `if (typeof ${v} !== 'string' || ${v}.length < ${min}) return false;`);
+        return true;
+      }
+      case 'optional':
+      case 'nullable': {
+        if (!def.innerType) return false;
+        lines.push(`if (${v} !== ${def.type === 'optional' ? 'undefined' : 'null'}) {`);
+        const ok = emit(def.innerType._zod.def, v);
+        lines.push('}');
+        return ok;
+      }
+      case 'array': {
+        if (def.checks?.length || !def.element) return false;
+        const i = fresh('i');
+        const e = fresh('e');
+        lines.push(`if (!Array.isArray(${v})) return false;`, `for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {`, `const ${e} = ${v}[${i}];`);
+        const ok = emit(def.element._zod.def, e);
+        lines.push('}');
+        return ok;
+      }
+      case 'record': {
+        if (def.keyType?._zod.def.type !== 'string' || def.keyType._zod.def.checks?.length || !def.valueType) return false;
+        const k = fresh('k');
+        const e = fresh('e');
+        lines.push(`if (${isObject(v)}) return false;`, `for (const ${k} in ${v}) {`, `if (!Object.hasOwn(${v}, ${k})) continue;`, `const ${e} = ${v}[${k}];`);
+        const ok = emit(def.valueType._zod.def, e);
+        lines.push('}');
+        return ok;
+      }
+      case 'object': {
+        // Only loose objects: their output equals their input, so the input can be used as is.
+        if (def.catchall?._zod.def.type !== 'unknown' || !def.shape) return false;
+        lines.push(`if (${isObject(v)}) return false;`);
+        for (const [key, field] of Object.entries(def.shape)) {
+          const f = fresh('f');
+          lines.push(`const ${f} = ${v}[${JSON.stringify(key)}];`);
+          if (!emit(field._zod.def, f)) return false;
+        }
+        return true;
+      }
+      default:
+        return false;
     }
-    default:
-      return undefined;
   }
+
+  if (!emit((schema as unknown as { _zod: { def: Def } })._zod.def, 'value')) return undefined;
+  lines.push('return true;');
+  // The source is built only from the schema's field names (JSON-quoted) and fixed templates.
+  return new Function('value', lines.join('\n')) as FastCheck;
 }

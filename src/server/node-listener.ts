@@ -1,39 +1,123 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CallbackRoute, PreflightMatch } from '../core/callback-pipeline.js';
+import { HookError } from '../core/hook-error.js';
+import type { NeutralResponse } from '../core/neutral.js';
 import type { PendingHooks } from '../pending-hooks.js';
+
+export type NodeRequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+export interface NodeListenerOptions {
+  /**
+   * Serves requests for paths that are not callback paths (health checks, an app's own routes).
+   * Default: answered in the contract's format (REST 404 / Twirp `bad_route`).
+   */
+  otherwise?: NodeRequestListener;
+}
 
 /**
  * A plain `node:http` request listener serving the hooks, for apps without fastify:
- * `http.createServer(createNodeListener(hooks)).listen(3000)`.
+ * `http.createServer(createNodeListener(hooks)).listen(3000)`. `createServer` puts it in front
+ * of fastify too: callbacks skip fastify's routing, hooks and reply machinery (the hot path), and
+ * every other path goes to fastify through `otherwise`.
+ *
+ * Route, method and content type are judged from the headers, before the body is read; a body
+ * declared or found larger than the limit is answered 413 at once and the connection closed.
  */
-export function createNodeListener(hooks: PendingHooks): (request: IncomingMessage, response: ServerResponse) => void {
+export function createNodeListener(hooks: PendingHooks, options: NodeListenerOptions = {}): NodeRequestListener {
   const { pipeline } = hooks;
   const limit = hooks.options.bodyLimit;
-  return (request, response) => {
-    const receivedAt = performance.now();
-    const path = (request.url ?? '/').split('?')[0]!;
-    const chunks: Buffer[] = [];
+  const otherwise = options.otherwise;
+
+  /** An error answer in the path's protocol (Connect paths have no route). */
+  function failure(route: CallbackRoute | undefined, path: string, request: IncomingMessage, error: HookError): NeutralResponse {
+    if (!route && hooks.connect && pipeline.servesConnect(path)) return hooks.connect.fail(request.headers['content-type'], error);
+    return pipeline.fail(route, path, error);
+  }
+
+  /** Too large: answered now, and the connection closed after (the rest of the body is not read). */
+  function tooLarge(route: CallbackRoute | undefined, path: string, request: IncomingMessage, response: ServerResponse): void {
+    response.setHeader('connection', 'close');
+    write(response, failure(route, path, request, new HookError('payload_too_large', `body exceeds ${limit} bytes`)));
+  }
+
+  function receive(
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    route: CallbackRoute | undefined,
+    match: PreflightMatch | undefined,
+    receivedAt: number,
+  ): void {
+    const declared = request.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limit) {
+      tooLarge(route, path, request, response);
+      return;
+    }
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
     let size = 0;
     request.on('data', (chunk: Buffer) => {
-      // Keep bytes until the body is known to be too large: the pipeline then refuses it with
-      // 413 at the size stage, after route, method and content type (the contract's order).
-      if (size > limit) return;
       size += chunk.length;
-      chunks.push(chunk);
+      if (size > limit) {
+        if (!response.headersSent) tooLarge(route, path, request, response);
+        return;
+      }
+      if (first === undefined) first = chunk;
+      else (chunks ??= [first]).push(chunk);
     });
     request.on('error', () => response.destroy());
     request.on('end', () => {
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      pipeline.handle({ method: request.method ?? 'GET', path, headers: request.headers, body, receivedAt }).then(
-        (result) => {
-          response.writeHead(result.status, result.headers);
-          response.end(result.body);
-        },
-        (error: unknown) => {
-          hooks.logger.error({ err: error }, 'pending-hooks listener failed');
-          response.writeHead(500, { 'content-type': 'application/json' });
-          response.end('{"error":"internal","message":"internal error"}');
-        },
-      );
+      if (size > limit) return;
+      const body = chunks ? Buffer.concat(chunks, size) : (first ?? empty);
+      const neutral = { method: request.method ?? 'GET', path, headers: request.headers, body, receivedAt };
+      let answer: NeutralResponse | Promise<NeutralResponse>;
+      try {
+        answer = match ? pipeline.process(match, neutral) : pipeline.handle(neutral);
+      } catch (error) {
+        answer = Promise.reject(error);
+      }
+      if (!(answer instanceof Promise)) write(response, answer);
+      else {
+        answer.then(
+          (settled) => write(response, settled),
+          (error: unknown) => {
+            hooks.logger.error({ err: error, path }, 'pending-hooks listener failed');
+            write(response, failure(route, path, request, new HookError('internal', 'internal error')));
+          },
+        );
+      }
     });
+  }
+
+  return (request, response) => {
+    const receivedAt = performance.now();
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const route = pipeline.routeFor(path);
+    if (route) {
+      const match = pipeline.preflight(route, request.method ?? 'GET', request.headers);
+      if ('codec' in match) receive(request, response, path, route, match, receivedAt);
+      else {
+        request.resume();
+        write(response, match);
+      }
+    } else if (pipeline.servesConnect(path)) receive(request, response, path, undefined, undefined, receivedAt);
+    else if (otherwise) otherwise(request, response);
+    else {
+      request.resume();
+      write(response, pipeline.notFound(path, request.method ?? 'GET'));
+    }
   };
+}
+
+const empty = Buffer.alloc(0);
+
+/** Headers are set, not written: `end` then adds Content-Length (writeHead would fix chunked). */
+function write(response: ServerResponse, answer: NeutralResponse): void {
+  if (response.headersSent || response.destroyed) return;
+  response.statusCode = answer.status;
+  const { headers } = answer;
+  for (const name in headers) response.setHeader(name, headers[name]!);
+  response.end(answer.body);
 }

@@ -26,3 +26,20 @@ export function jsonNestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolea
   }
   return false;
 }
+
+/**
+ * The same answer as `jsonNestsDeeperThan`, cheaper for ordinary bodies: text with at most
+ * `maxDepth` `{` and `[` characters in all cannot nest deeper, and counting them takes one native
+ * `indexOf` per bracket instead of a walk over every string. Only text with more brackets than
+ * that (large or hostile bodies) gets the full scan.
+ */
+export function jsonTextNestsDeeperThan(text: string, bytes: Uint8Array, maxDepth: number): boolean {
+  let brackets = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) {
+    if (++brackets > maxDepth) return jsonNestsDeeperThan(bytes, maxDepth);
+  }
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) {
+    if (++brackets > maxDepth) return jsonNestsDeeperThan(bytes, maxDepth);
+  }
+  return false;
+}

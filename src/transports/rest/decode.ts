@@ -3,7 +3,7 @@ import { compileFastCheck } from '../../event/compile-validator.js';
 import { pendingMessageBodySchema, type PendingMessageBody } from '../../event/message-schema.js';
 import type { DecodedPayload } from '../../event/pending-message-event.js';
 import type { DecodeLimits } from '../codec.js';
-import { jsonNestsDeeperThan } from '../json-depth.js';
+import { jsonTextNestsDeeperThan } from '../json-depth.js';
 
 // Valid bodies take the compiled check; zod itself runs only to explain a refusal.
 const isValidBody = compileFastCheck(pendingMessageBodySchema);
@@ -11,12 +11,13 @@ const isValidBody = compileFastCheck(pendingMessageBodySchema);
 /** Parses and validates a REST callback body (already verified) into the neutral payload. */
 export function decodeRestBody(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
   if (body.length === 0) return new HookError('malformed_json', 'request body is empty');
-  if (jsonNestsDeeperThan(body, limits.maxJsonDepth)) {
+  const text = (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('utf8');
+  if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) {
     return new HookError('malformed_json', `JSON nests deeper than ${limits.maxJsonDepth} levels`);
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     return new HookError('malformed_json', `body is not valid JSON: ${(error as Error).message}`);
   }

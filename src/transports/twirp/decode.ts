@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { fromBinary, fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { HookError } from '../../core/hook-error.js';
 import type { DecodedPayload } from '../../event/pending-message-event.js';
@@ -6,7 +7,7 @@ import {
   type PendingMessageRequest,
 } from '../../gen/pendingmessage/v1/pending_message_pb.js';
 import type { DecodeLimits } from '../codec.js';
-import { jsonNestsDeeperThan } from '../json-depth.js';
+import { jsonTextNestsDeeperThan } from '../json-depth.js';
 import { compileFastTwirpDecoders } from './fast-decode.js';
 import { pendingMessageFromProto, requestInfoFromProto } from './message-convert.js';
 
@@ -30,7 +31,6 @@ export const protobufRecursionLimit = 100;
 const binaryReadOptions = { readUnknownFields: false, recursionLimit: protobufRecursionLimit };
 // protobuf-es counts messages, Structs and Values for JSON too; 100 is also its default.
 const jsonReadOptions = { ignoreUnknownFields: true, recursionLimit: protobufRecursionLimit };
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const requestTypeName = PendingMessageRequestSchema.typeName;
 
@@ -84,7 +84,11 @@ export function decodeTwirpJsonWithProtobufEs(body: Uint8Array, limits: DecodeLi
 /** The body as a JSON object, or the error it deserves. */
 function parseJsonBody(body: Uint8Array, limits: DecodeLimits): Record<string, unknown> | HookError {
   if (body.byteLength === 0) return new HookError('malformed_json', 'the request body is empty');
-  if (jsonNestsDeeperThan(body, limits.maxJsonDepth)) {
+  // Protobuf JSON must be valid UTF-8 (toString would silently replace broken sequences).
+  if (!isUtf8(body)) return new HookError('malformed_json', 'the request body is not valid JSON', 'invalid UTF-8');
+  let text = (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 byte order mark is not part of the JSON
+  if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) {
     return new HookError(
       'malformed_json',
       `the request body nests deeper than ${limits.maxJsonDepth} levels`,
@@ -92,7 +96,7 @@ function parseJsonBody(body: Uint8Array, limits: DecodeLimits): Record<string, u
   }
   let json: unknown;
   try {
-    json = JSON.parse(utf8.decode(body));
+    json = JSON.parse(text);
   } catch (error) {
     return new HookError('malformed_json', 'the request body is not valid JSON', describe(error));
   }
