@@ -196,6 +196,8 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     applyReserveMs: resolved.applyReserveMs,
     retry: { baseBackoffMs: options.retry?.baseBackoffMs ?? 25, maxBackoffMs: options.retry?.maxBackoffMs ?? 250 },
     dedupe,
+    // One app and the in-process store: the webhook id alone is unique (a shared store keeps the app in the key).
+    ...(apps.length === 1 && dedupe !== options.dedupe ? { dedupeKey: (_apiKey: string, webhookId: string) => webhookId } : {}),
     logger,
     apiFor: apiFor.get,
     handlers: () => handlers,

@@ -19,6 +19,11 @@ export interface DispatcherOptions {
   applyReserveMs: number;
   retry: ApplyRetryOptions;
   dedupe: DedupeStore;
+  /**
+   * The dedupe key of a PassOn callback. Default `${apiKey}\n${webhookId}`; a server with one app
+   * and an in-process store can use the webhook id as is (no string built and kept per callback).
+   */
+  dedupeKey?: (apiKey: string, webhookId: string) => string;
   logger: Logger;
   /** The API that applies decisions for an app; undefined = dry run (decisions only logged). */
   apiFor(apiKey: string): StreamApi | undefined;
@@ -55,6 +60,7 @@ const dryRunNothing: ApplyReport = Object.freeze({ status: 'nothing_to_do', atte
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { timeoutMs, fallback, timing, dedupe, logger, retry } = options;
+  const dedupeKey = options.dedupeKey ?? ((apiKey: string, webhookId: string) => `${apiKey}\n${webhookId}`);
   // The handler's deadline is timeoutMs − applyReserveMs after arrival. A reserve that would
   // leave the handler no time at all is halved against the budget instead (and warned about).
   const reserve = options.applyReserveMs < timeoutMs ? options.applyReserveMs : timeoutMs / 2;
@@ -68,6 +74,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const noHandlerOutcome = fallbackFor('no_handler', false);
   const deletedOutcome: Outcome = Object.freeze({ action: 'delete', timedOut: false });
   const plainOutcomes = new Map<string, Outcome>(['commit', 'delete', 'keep_pending'].map((a) => [a, Object.freeze({ action: a as DecisionAction, timedOut: false })]));
+  // Records of the shared outcomes are shared too: nothing is allocated per remembered callback.
+  const appliedRecords = new Map<Outcome, DedupeRecord>(
+    [...plainOutcomes.values(), timeoutOutcome, errorOutcome, shutdownOutcome, noHandlerOutcome].map((outcome) => [outcome, Object.freeze({ outcome, applied: true })]),
+  );
 
   /** Decisions in progress by dedupe key: concurrent duplicates share them. */
   const inflight = new Map<string, Promise<DedupeRecord>>();
@@ -136,8 +146,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   function remember(event: PendingMessageEvent, receivedAt: number, key: string | undefined, outcome: Outcome, replayed: boolean, report: ApplyReport): DedupeRecord | Promise<DedupeRecord> {
-    const record: DedupeRecord = { outcome, applied: report.status !== 'failed' };
-    if (report.status === 'failed' || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report);
+    const applied = report.status !== 'failed';
+    const record: DedupeRecord = (applied && appliedRecords.get(outcome)) || { outcome, applied };
+    if (!applied || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report);
     if (key === undefined) return record;
     const storing = dedupe.set(key, record);
     return storing ? storing.then(() => record) : record;
@@ -165,9 +176,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     else logger.info(report.status === 'already_done' ? { ...line, detail: report.detail } : line, 'decision');
   }
 
+  const decidedResults = new Map<DedupeRecord, PassOnResult>([...appliedRecords.values()].map((record) => [record, Object.freeze({ kind: 'decided', outcome: record.outcome })]));
+
   function asResult(record: DedupeRecord): PassOnResult {
     if (timing === 'ack-first') return accepted;
-    return record.applied ? { kind: 'decided', outcome: record.outcome } : { kind: 'not_applied', outcome: record.outcome };
+    if (!record.applied) return { kind: 'not_applied', outcome: record.outcome };
+    return decidedResults.get(record) ?? { kind: 'decided', outcome: record.outcome };
   }
 
   /** Registers asynchronous work for dedupe and for close() until it ends. */
@@ -212,7 +226,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   return {
     passOn(event, receivedAt) {
       if (!event.webhookId) return start(event, receivedAt, undefined, undefined);
-      const key = `${event.apiKey}\n${event.webhookId}`;
+      const key = dedupeKey(event.apiKey, event.webhookId);
       const work = inflight.get(key);
       if (work) return joinInflight(work);
       const lookup = dedupe.get(key);

@@ -1,8 +1,18 @@
 import closeWithGrace from 'close-with-grace';
-import type { Server } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createServer as createHttpServer, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyHttpOptions,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { PendingHooks } from '../pending-hooks.js';
 import { pendingHooksPlugin } from './fastify-plugin.js';
+import { createNodeListener, type NodeRequestListener } from './node-listener.js';
 
 export interface CreateServerOptions {
   /** Extra fastify options (the logger is the hooks' pino logger). */
@@ -11,6 +21,15 @@ export interface CreateServerOptions {
   handleSignals?: boolean;
   /** Longest time a request may take to arrive, headers and body (answered 408 after). Default 10 s. */
   requestTimeoutMs?: number;
+  /**
+   * Serve callback paths straight from node's request listener (`createNodeListener`), in front
+   * of fastify: the same pipeline and answers, without fastify's per-request routing, hooks and
+   * reply objects (the largest cost left on the hot path). Every other path (and `app.inject`)
+   * goes through fastify as usual. Default true; false routes callbacks through fastify too, so
+   * hooks you add to this app (`onRequest`, `onResponse`…) also see callbacks. Not used with
+   * `http2` or a `serverFactory` of your own.
+   */
+  fastPath?: boolean;
 }
 
 /**
@@ -20,6 +39,8 @@ export interface CreateServerOptions {
  */
 export async function createServer(hooks: PendingHooks, options: CreateServerOptions = {}): Promise<FastifyInstance> {
   const requestTimeout = options.requestTimeoutMs ?? 10_000;
+  const custom = options.fastify as (FastifyHttpOptions<Server> & { http2?: boolean; https?: unknown; serverFactory?: unknown }) | undefined;
+  const fastPath = (options.fastPath ?? true) && !custom?.http2 && !custom?.serverFactory;
   const app: FastifyInstance = Fastify({
     loggerInstance: hooks.logger as FastifyBaseLogger,
     // One structured line per callback comes from the dispatcher; fastify's per-request lines would double it.
@@ -36,6 +57,7 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
     requestTimeout,
     http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 },
     ...options.fastify,
+    ...(fastPath ? { serverFactory: (fastifyListener, resolved) => createFastPathServer(hooks, fastifyListener, resolved) } : {}),
   } satisfies FastifyHttpOptions<Server>);
   const answerNotFound = (request: FastifyRequest, reply: FastifyReply) => {
     const response = hooks.pipeline.notFound(request.url.split('?')[0]!, request.method);
@@ -77,4 +99,18 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
     app.addHook('onClose', async () => closeListeners.uninstall());
   }
   return app;
+}
+
+type ResolvedFastifyOptions = FastifyServerOptions<Server> & { http?: ServerOptions; https?: HttpsServerOptions | true };
+
+/** What fastify does for an HTTP/1 server (lib/server.js), with callbacks answered before fastify. */
+function createFastPathServer(hooks: PendingHooks, fastifyListener: NodeRequestListener, options: ResolvedFastifyOptions): Server {
+  const listener = createNodeListener(hooks, { otherwise: fastifyListener });
+  const https = options.https === true ? {} : options.https;
+  const server = https ? createHttpsServer({ ...options.http, ...https }, listener) : createHttpServer(options.http ?? {}, listener);
+  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+  if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+  if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
+  if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+  return server;
 }
