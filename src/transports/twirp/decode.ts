@@ -84,9 +84,10 @@ export function decodeTwirpJsonWithProtobufEs(body: Uint8Array, limits: DecodeLi
 /** The body as a JSON object, or the error it deserves. */
 function parseJsonBody(body: Uint8Array, limits: DecodeLimits): Record<string, unknown> | HookError {
   if (body.byteLength === 0) return new HookError('malformed_json', 'the request body is empty');
-  // Protobuf JSON must be valid UTF-8 (toString would silently replace broken sequences).
-  if (!isUtf8(body)) return new HookError('malformed_json', 'the request body is not valid JSON', 'invalid UTF-8');
   let text = (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('utf8');
+  // Protobuf JSON must be valid UTF-8: toString replaces broken sequences with U+FFFD, so only
+  // text that has one needs the full check.
+  if (text.indexOf('\ufffd') !== -1 && !isUtf8(body)) return new HookError('malformed_json', 'the request body is not valid JSON', 'invalid UTF-8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 byte order mark is not part of the JSON
   if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) {
     return new HookError(
