@@ -8,7 +8,7 @@
  * (run by `npm run bench` after the macro table, pinned to CPU 0 when taskset exists).
  * ns/op is mitata's mean time per call; ratio is against the group's baseline (first row).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { create, fromBinary, fromJson, toBinary, toJsonString, type JsonValue } from '@bufbuild/protobuf';
@@ -21,7 +21,7 @@ import {
   PendingMessageResponseSchema,
 } from '../src/gen/pendingmessage/v1/pending_message_pb.js';
 import { createAppKeyring, type ResolvedApp } from '../src/signature/app-keyring.js';
-import { prepareSecret, verify } from '../src/signature/sign.js';
+import { verify } from '../src/signature/sign.js';
 import { verifyRequestSignature } from '../src/signature/verify-request.js';
 import { jsonNestsDeeperThan } from '../src/transports/json-depth.js';
 import { decodeRestBody } from '../src/transports/rest/decode.js';
@@ -68,7 +68,7 @@ const app: ResolvedApp = (() => {
   if (!('keys' in resolved)) throw new Error('keyring');
   return resolved;
 })();
-const keyObject = prepareSecret(benchSecret);
+const keyObject = createSecretKey(Buffer.from(benchSecret, 'utf8'));
 const streamChat = new StreamChat(benchApiKey, benchSecret);
 
 function hmacGroup(label: string, encoded: EncodedBodies): Group {

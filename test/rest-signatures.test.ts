@@ -1,6 +1,8 @@
+import { createHmac } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide, sign, verify } from '../src/index.js';
+import { hmacDigest, prepareSecret } from '../src/signature/sign.js';
 import { appKey, appSecret, pendingBody, postSigned, startHooksServer, type RunningServer } from './support/servers.js';
 import { streamSignature } from './support/sign-fixture.js';
 
@@ -113,6 +115,26 @@ describe('signature-free development mode', () => {
       expect(response.status).toBe(200);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('prepared HMAC keys', () => {
+  it('give the digest createHmac gives, for any key length and body size', () => {
+    const secrets = ['s', 'bench-secret-4f1c9a7e2b8d6053', 'k'.repeat(64), 'k'.repeat(65), 'ключ-🔑'.repeat(20)];
+    const sizes = [0, 1, 63, 64, 65, 1700, 5000, 64 * 1024, 64 * 1024 + 1, 300_000];
+    for (const secret of secrets) {
+      const prepared = prepareSecret(secret);
+      for (const size of sizes) {
+        const body = Buffer.alloc(size, size % 251);
+        const want = createHmac('sha256', secret).update(body).digest('hex');
+        expect(hmacDigest(prepared, body).toString('hex'), `${secret.length} chars, ${size} bytes`).toBe(want);
+        // A view into a larger buffer, and the same key again (its outer buffer is reused).
+        const padded = Buffer.concat([Buffer.from('xx'), body]);
+        const view = new Uint8Array(padded.buffer, padded.byteOffset + 2, size);
+        expect(hmacDigest(prepared, view).toString('hex')).toBe(createHmac('sha256', secret).update(view).digest('hex'));
+      }
+      expect(hmacDigest(prepared, 'a string body').toString('hex')).toBe(createHmac('sha256', secret).update('a string body').digest('hex'));
     }
   });
 });
