@@ -63,6 +63,60 @@ describe('hostile connections never crash or hang the server', () => {
   });
 });
 
+describe('createServer answers callbacks in front of fastify (fast path)', () => {
+  const hooks = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger: pino({ level: 'silent' }), bodyLimit: 4096 });
+  hooks.on('PassOnPendingMessage', (e) => (e.message.text === 'bad' ? decide.delete('bad') : decide.commit()));
+  afterAll(() => hooks.close());
+
+  it('answers a too-large declared body with 413 before reading it, and closes the connection', async () => {
+    const app = await createServer(hooks);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    try {
+      // Only the headers are sent: the answer must not wait for the 10 MB it announces.
+      const answer = await rawExchange(port, 'POST /PassOnPendingMessage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n', { endAfterWrite: false, waitMs: 2000 });
+      expect(answer).toMatch(/^HTTP\/1\.1 413/);
+      expect(answer.toLowerCase()).toContain('connection: close');
+      expect(answer).toContain('"error":"payload_too_large"');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers a chunked body with 413 as soon as it passes the limit', async () => {
+    const app = await createServer(hooks);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    try {
+      const chunk = 'x'.repeat(3000);
+      const twoChunks = `${(3000).toString(16)}\r\n${chunk}\r\n`.repeat(2);
+      const answer = await rawExchange(port, `POST /PassOnPendingMessage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${twoChunks}`, { endAfterWrite: false, waitMs: 2000 });
+      expect(answer).toMatch(/^HTTP\/1\.1 413/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('leaves every other path to fastify, and fastPath: false routes callbacks through fastify too', async () => {
+    for (const fastPath of [true, false]) {
+      const app = await createServer(hooks, { fastPath });
+      const seen: string[] = [];
+      app.addHook('onRequest', async (request) => void seen.push(request.url));
+      app.get('/healthz', async () => ({ ok: true }));
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      try {
+        expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
+        expect(await (await postSigned(`${url}/PassOnPendingMessage?x=1`, pendingBody({ text: 'bad' }))).json()).toEqual({ action: 'delete', reason: 'bad', timed_out: false });
+        const unknown = await postSigned(`${url}/Elsewhere`, pendingBody());
+        expect(unknown.status).toBe(404);
+        expect(seen).toEqual(fastPath ? ['/healthz', '/Elsewhere'] : ['/healthz', '/PassOnPendingMessage?x=1', '/Elsewhere']);
+      } finally {
+        await app.close();
+      }
+    }
+  });
+});
+
 describe('createNodeListener on plain node:http', () => {
   it('serves the same contract', async () => {
     const hooks = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger: pino({ level: 'silent' }), bodyLimit: 4096 });

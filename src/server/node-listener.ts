@@ -65,7 +65,8 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
       if (first === undefined) first = chunk;
       else (chunks ??= [first]).push(chunk);
     });
-    request.on('error', () => response.destroy());
+    // No 'error' listener on purpose: node emits an aborted request's error only when one is
+    // attached, and an aborted request needs no answer ('end' never comes; the socket is gone).
     request.on('end', () => {
       if (size > limit) return;
       const body = chunks ? Buffer.concat(chunks, size) : (first ?? empty);
