@@ -1,10 +1,15 @@
-import { create, toBinary, toJsonString, type MessageShape } from '@bufbuild/protobuf';
+import { gzipSync } from 'node:zlib';
+import { create, toBinary, toJsonString, type DescMethodUnary, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { Code, ConnectError, createClient, type Interceptor } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
+import { createMethodSerializationLookup, validateReadWriteMaxBytes } from '@connectrpc/connect/protocol';
+import { codeToHttpStatus, errorToJsonBytes } from '@connectrpc/connect/protocol-connect';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMockStreamApi, type MockStreamApi } from '../src/emulator/index.js';
 import { Action, PendingMessageRequestSchema, PendingMessageService } from '../src/gen/pendingmessage/v1/pending_message_pb.js';
-import { decide, type PendingMessageEvent } from '../src/index.js';
-import { appKey, appSecret, sleep, startHooksServer, type RunningServer } from './support/servers.js';
+import { createPendingHooks, decide, type PendingMessageEvent } from '../src/index.js';
+import { appKey, appSecret, postSigned, sleep, startHooksServer, type RunningServer } from './support/servers.js';
 import { streamSignature } from './support/sign-fixture.js';
 
 type Request = MessageShape<typeof PendingMessageRequestSchema>;
@@ -112,5 +117,202 @@ describe('Connect and gRPC-Web on the same handlers', () => {
     expect(deep.status).toBe(400);
     const garbage = await post(new Uint8Array([0xff, 0xff, 0xff, 0x01]), 'application/proto');
     expect(garbage.status).toBe(400);
+  });
+});
+
+/*
+ * Connect unary calls are answered by the transport's fast path, not by connect-es. Every answer
+ * is checked against what connect-es writes for the same result, computed with connect-es's own
+ * serializers (the router's defaults) and error encoder, and against connect-es answering the
+ * very same call: a `Connect-Protocol-Version` other than 1 is left to connect-es, which (without
+ * `requireConnectProtocolHeader`) does not look at it.
+ */
+describe('Connect unary fast path: the same status, content type and bytes as connect-es', () => {
+  const passOn = PendingMessageService.method.passOnPendingMessage;
+  const deleted = PendingMessageService.method.deletedPendingMessage;
+  const limits = validateReadWriteMaxBytes(undefined, undefined, undefined);
+
+  interface Answer {
+    status: number;
+    contentType: string | null;
+    body: string;
+  }
+  const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+  /** connect-es's success answer: its serializer for the method's output, with the router's options. */
+  function ok<M extends DescMethodUnary>(method: M, binary: boolean, init: MessageInitShape<M['output']>): Answer {
+    const body = createMethodSerializationLookup(method, undefined, undefined, limits).getO(binary).serialize(create(method.output, init));
+    return { status: 200, contentType: binary ? 'application/proto' : 'application/json', body: hex(body) };
+  }
+
+  /** connect-es's error answer for a ConnectError. */
+  function failed(code: Code, message: string): Answer {
+    return { status: codeToHttpStatus(code), contentType: 'application/json', body: hex(errorToJsonBytes(new ConnectError(message, code), undefined)) };
+  }
+
+  let server: RunningServer;
+  let mock: MockStreamApi;
+  const events: PendingMessageEvent[] = [];
+  beforeAll(async () => {
+    mock = await createMockStreamApi({ apps: [{ apiKey: appKey, secret: appSecret }] });
+    server = await startHooksServer(
+      { connect: {}, api: { baseUrl: mock.url }, timeoutMs: 300, fallback: 'keep_pending', retry: { baseBackoffMs: 5, maxBackoffMs: 20 } },
+      (hooks) => {
+        hooks.on('PassOnPendingMessage', (e) => {
+          events.push(e);
+          if (e.message.text === 'slow') return sleep(1000).then(() => decide.commit());
+          return e.message.text?.includes('spam') ? decide.delete('spam') : decide.commit();
+        });
+        hooks.on('DeletedPendingMessage', (e) => void events.push(e));
+      },
+    );
+  });
+  afterAll(async () => {
+    await server.close();
+    await mock.close();
+  });
+
+  let calls = 0;
+  const body = (text: string, id = `fast-${++calls}`) =>
+    create(PendingMessageRequestSchema, {
+      message: { id, text, type: 'regular', user: { id: 'u', name: 'Ann' }, mentionedUsers: [{ id: 'v' }], parentId: 'p1' },
+      metadata: { m: '1' },
+      requestInfo: { type: 'client', sdk: 'stream-chat-js', userAgent: 'ua' },
+    });
+  const proto = (text: string) => toBinary(PendingMessageRequestSchema, body(text));
+
+  interface CallOptions {
+    method?: 'PassOnPendingMessage' | 'DeletedPendingMessage';
+    contentType?: string;
+    secret?: string;
+    headers?: Record<string, string>;
+    wire?: Uint8Array;
+  }
+
+  async function call(payload: string | Uint8Array, options: CallOptions, protocolVersion: string): Promise<Answer> {
+    const { method = 'PassOnPendingMessage', contentType = 'application/proto' } = options;
+    const response = await postSigned(`${server.url}/connect/pendingmessage.v1.PendingMessageService/${method}`, payload, {
+      contentType,
+      webhookId: `wh-${++calls}`,
+      ...(options.secret !== undefined && { secret: options.secret }),
+      ...(options.wire !== undefined && { wire: options.wire }),
+      headers: { 'connect-protocol-version': protocolVersion, ...options.headers },
+    });
+    return { status: response.status, contentType: response.headers.get('content-type'), body: hex(new Uint8Array(await response.arrayBuffer())) };
+  }
+
+  /** Sends the call to the fast path and the same call to connect-es; both must answer `expected`. */
+  async function expectBoth(payload: string | Uint8Array | (() => string | Uint8Array), options: CallOptions, expected: Answer): Promise<void> {
+    const next = () => (typeof payload === 'function' ? payload() : payload);
+    const [fast, reference] = await Promise.all([call(next(), options, '1'), call(next(), options, '0')]);
+    expect(reference).toEqual(expected);
+    expect(fast).toEqual(expected);
+  }
+
+  it('commit, delete with a reason, and an ack of DeletedPendingMessage', async () => {
+    await expectBoth(() => proto('hello'), {}, ok(passOn, true, { action: Action.COMMIT }));
+    await expectBoth(() => proto('spam!'), {}, ok(passOn, true, { action: Action.DELETE, reason: 'spam' }));
+    await expectBoth(() => proto('bye'), { method: 'DeletedPendingMessage' }, ok(deleted, true, {}));
+    const event = events.find((e) => e.method === 'DeletedPendingMessage' && e.message.text === 'bye');
+    expect(event).toMatchObject({ transport: 'connect', message: { user: { id: 'u', name: 'Ann' }, mentioned_users: [{ id: 'v' }], parent_id: 'p1' }, metadata: { m: '1' }, requestInfo: { type: 'client', sdk: 'stream-chat-js', user_agent: 'ua' } });
+  });
+
+  it('the keep_pending fallback when the handler misses its deadline (timed_out)', async () => {
+    const timedOut = { action: Action.KEEP_PENDING, reason: 'timeout', timedOut: true };
+    await expectBoth(() => proto('slow'), {}, ok(passOn, true, timedOut));
+    await expectBoth(() => toJsonString(PendingMessageRequestSchema, body('slow')), { contentType: 'application/json' }, ok(passOn, false, timedOut));
+  });
+
+  it('a decision Stream\'s API does not take → unavailable (503)', async () => {
+    mock.injectFaults({ action: 'commit', status: 500, count: 1000 });
+    try {
+      await expectBoth(() => proto('hello'), {}, failed(Code.Unavailable, "the commit decision could not be applied through Stream's API in time; retry"));
+    } finally {
+      mock.reset();
+    }
+  });
+
+  it('refusals: malformed protobuf, no message id, a bad signature', async () => {
+    await expectBoth(new Uint8Array([0xff, 0xff, 0xff, 0x01]), {}, failed(Code.InvalidArgument, 'request body could not be decoded'));
+    await expectBoth(toBinary(PendingMessageRequestSchema, create(PendingMessageRequestSchema, { message: { text: 'x' } })), {}, failed(Code.InvalidArgument, 'message.id is required'));
+    await expectBoth(() => proto('hello'), { secret: 'wrong' }, failed(Code.Unauthenticated, 'unauthenticated'));
+  });
+
+  it('JSON: lowerCamelCase and proto field names, with or without a charset; answered in canonical JSON', async () => {
+    const camel = () => toJsonString(PendingMessageRequestSchema, body('hello json'));
+    const protoNames = () => toJsonString(PendingMessageRequestSchema, body('spam json'), { useProtoFieldName: true });
+    expect(protoNames()).toContain('"request_info"');
+    expect(camel()).toContain('"requestInfo"');
+    await expectBoth(camel, { contentType: 'application/json' }, ok(passOn, false, { action: Action.COMMIT }));
+    await expectBoth(protoNames, { contentType: 'application/json; charset=utf-8' }, ok(passOn, false, { action: Action.DELETE, reason: 'spam' }));
+    await expectBoth(() => toJsonString(PendingMessageRequestSchema, body('bye json')), { method: 'DeletedPendingMessage', contentType: 'application/json' }, ok(deleted, false, {}));
+    // connect-es ignores unknown JSON fields; refusals are connect-es's own words.
+    await expectBoth(() => JSON.stringify({ message: { id: `j-${++calls}`, text: 'hi', futureField: 1 }, futureTopLevel: [1] }), { contentType: 'application/json' }, ok(passOn, false, { action: Action.COMMIT }));
+    const notJson = await call('{"message":', { contentType: 'application/json' }, '1');
+    expect(notJson).toEqual(await call('{"message":', { contentType: 'application/json' }, '0'));
+    expect(notJson.status).toBe(400);
+    await expectBoth('{"message":{"text":"x"}}', { contentType: 'application/json' }, failed(Code.InvalidArgument, 'message.id is required'));
+  });
+
+  it('a gzip body declared with Content-Encoding is inflated before the signature check and decoding', async () => {
+    const payload = proto('hello gzip');
+    await expectBoth(payload, { wire: gzipSync(payload), headers: { 'content-encoding': 'gzip' } }, ok(passOn, true, { action: Action.COMMIT }));
+  });
+
+  it('with an authenticate option too (a declared gzip body is inflated as with signatures)', async () => {
+    const withToken = await startHooksServer({ connect: { authenticate: (req) => req.headers.authorization === 'Bearer let-me-in' } }, (hooks) =>
+      hooks.on('PassOnPendingMessage', () => decide.keepPending('queued')),
+    );
+    try {
+      const url = `${withToken.url}/connect/pendingmessage.v1.PendingMessageService/PassOnPendingMessage`;
+      const send = async (version: string, token: string, gzip: boolean): Promise<Answer> => {
+        const payload = proto('hello');
+        const headers: Record<string, string> = { 'content-type': 'application/proto', 'connect-protocol-version': version, authorization: `Bearer ${token}` };
+        if (gzip) headers['content-encoding'] = 'gzip';
+        const response = await fetch(url, { method: 'POST', headers, body: gzip ? gzipSync(payload) : payload });
+        return { status: response.status, contentType: response.headers.get('content-type'), body: hex(new Uint8Array(await response.arrayBuffer())) };
+      };
+      for (const gzip of [false, true]) {
+        for (const version of ['1', '0']) {
+          expect(await send(version, 'let-me-in', gzip)).toEqual(ok(passOn, true, { action: Action.KEEP_PENDING, reason: 'queued' }));
+          expect(await send(version, 'nope', gzip)).toEqual(failed(Code.Unauthenticated, 'unauthenticated'));
+        }
+      }
+    } finally {
+      await withToken.close();
+    }
+  });
+
+  it('connect-timeout-ms: a valid one changes nothing, a malformed one is refused as connect-es refuses it', async () => {
+    await expectBoth(() => proto('hello'), { headers: { 'connect-timeout-ms': '5000' } }, ok(passOn, true, { action: Action.COMMIT }));
+    await expectBoth(() => proto('hello'), { headers: { 'connect-timeout-ms': 'soon' } }, failed(Code.InvalidArgument, 'protocol error: invalid connect timeout value: soon'));
+  });
+
+  it('other content types still reach connect-es (a streaming type on a unary method: 415)', async () => {
+    const answer = await call(proto('hello'), { contentType: 'application/connect+proto' }, '1');
+    expect(answer.status).toBe(415);
+  });
+
+  it('answers synchronously when the handler and the dispatcher are synchronous (dry run), ack-first too', async () => {
+    const logger = pino({ level: 'silent' });
+    const path = '/connect/pendingmessage.v1.PendingMessageService/PassOnPendingMessage';
+    const unary = (hooks: ReturnType<typeof createPendingHooks>, id: string) => {
+      const bytes = toBinary(PendingMessageRequestSchema, body('spam', id));
+      const headers = { 'content-type': 'application/proto', 'x-api-key': appKey, 'x-signature': streamSignature(appSecret, bytes), 'x-webhook-id': id };
+      return hooks.connect!.handle({ method: 'POST', path, headers, body: bytes, receivedAt: performance.now() });
+    };
+    const inline = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger, connect: {} });
+    inline.on('PassOnPendingMessage', () => decide.delete('spam'));
+    const answer = unary(inline, 'sync-1');
+    expect(answer).not.toBeInstanceOf(Promise);
+    const { status, headers, body: bytes } = answer as Awaited<typeof answer>;
+    expect({ status, contentType: headers['content-type'], body: hex(bytes as Uint8Array) }).toEqual(ok(passOn, true, { action: Action.DELETE, reason: 'spam' }));
+    expect(headers['content-length']).toBe(String((bytes as Uint8Array).byteLength));
+
+    const ackFirst = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger, connect: {}, answer: 'ack-first' });
+    ackFirst.on('PassOnPendingMessage', () => decide.commit());
+    const ack = await unary(ackFirst, 'ack-1');
+    expect({ status: ack.status, contentType: ack.headers['content-type'], body: hex(ack.body as Uint8Array) }).toEqual(ok(passOn, true, { accepted: true }));
+    await Promise.all([inline.close(), ackFirst.close()]);
   });
 });

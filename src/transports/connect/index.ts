@@ -1,17 +1,20 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, createConnectRouter, createContextKey, createContextValues } from '@connectrpc/connect';
 import { createAsyncIterable, type UniversalHandler } from '@connectrpc/connect/protocol';
+import type { Logger } from 'pino';
 import { HookError } from '../../core/hook-error.js';
+import { inflateBody } from '../../core/inflate-body.js';
 import { headerValue, type NeutralRequest, type NeutralResponse } from '../../core/neutral.js';
 import { createEvent, readVerifiedBody, type VerifiedBody } from '../../core/verified-body.js';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
+import type { PendingMessageMethod } from '../../event/pending-message-event.js';
 import { DeletedPendingMessageResponseSchema, PendingMessageResponseSchema, PendingMessageService } from '../../gen/pendingmessage/v1/pending_message_pb.js';
 import type { AppKeyring } from '../../signature/app-keyring.js';
-import type { Logger } from 'pino';
 import { jsonNestsDeeperThan } from '../json-depth.js';
 import { payloadFromRequest } from '../twirp/decode.js';
 import { actionToProto } from '../twirp/message-convert.js';
-import { connectCodeName, connectCodeToHttpStatus, hookErrorToConnectCode } from './error-code.js';
+import { errorResponse, notAppliedMessage } from './error-response.js';
+import { createUnaryFastPath, fastUnaryEncoding } from './unary-fast-path.js';
 
 /**
  * Connect and gRPC-Web on the same handlers. Stream never sends these; they serve your own
@@ -42,9 +45,19 @@ export interface ConnectTransportDeps {
 export interface ConnectTransport {
   /** Full paths served (prefix included). */
   readonly paths: readonly string[];
-  handle(request: NeutralRequest): Promise<NeutralResponse>;
+  /**
+   * Answers a call to one of `paths`: synchronously when everything on the way is (a Connect
+   * unary call, a synchronous handler and dedupe store, no gzip, no async `authenticate`).
+   */
+  handle(request: NeutralRequest): NeutralResponse | Promise<NeutralResponse>;
   /** An error met by an adapter (such as a too-large body), in the caller's protocol. */
   fail(contentType: string | undefined, error: HookError): NeutralResponse;
+}
+
+/** One served procedure: connect-es's handler, and the method for the fast path. */
+interface Procedure {
+  handler: UniversalHandler;
+  method: PendingMessageMethod;
 }
 
 interface CallContext {
@@ -61,6 +74,10 @@ const callKey = createContextKey<CallContext | undefined>(undefined, { descripti
  * handlers (`createConnectRouter`), fed the raw bytes this framework already read: so the
  * signature is checked over exactly those bytes before connect decodes anything, which
  * `@connectrpc/connect-fastify` cannot offer (it reads the request stream itself).
+ *
+ * Connect unary calls (`POST`, `application/proto` or `application/json`) skip connect-es's
+ * machinery: `unary-fast-path.ts` answers them with the same bytes, synchronously when the
+ * dispatcher answers synchronously. Everything else goes through connect-es.
  */
 export function createConnectTransport(options: ConnectTransportOptions, deps: ConnectTransportDeps): ConnectTransport {
   const { keyring, dispatcher, logger } = deps;
@@ -77,7 +94,7 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
       const result = await dispatcher.passOn(event, call.request.receivedAt);
       if (result.kind === 'accepted') return create(PendingMessageResponseSchema, { accepted: true });
       if (result.kind === 'not_applied') {
-        throw new ConnectError(`the ${result.outcome.action} decision could not be applied through Stream's API in time; retry`, Code.Unavailable);
+        throw new ConnectError(notAppliedMessage(result.outcome.action), Code.Unavailable);
       }
       const { outcome } = result;
       return create(PendingMessageResponseSchema, { action: actionToProto(outcome.action), reason: outcome.reason ?? '', timedOut: outcome.timedOut });
@@ -92,57 +109,80 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
     },
   });
 
-  const handlers = new Map<string, UniversalHandler>(router.handlers.map((handler) => [`${prefix}${handler.requestPath}`, handler]));
+  const procedures = new Map<string, Procedure>(
+    router.handlers.map((handler) => [`${prefix}${handler.requestPath}`, { handler, method: handler.method.name as PendingMessageMethod }]),
+  );
+  const fastPath = createUnaryFastPath({ dispatcher, maxJsonDepth: deps.maxJsonDepth, logger });
 
-  async function authenticate(request: NeutralRequest): Promise<VerifiedBody | HookError> {
+  function authenticate(request: NeutralRequest): VerifiedBody | HookError | Promise<VerifiedBody | HookError> {
     if (!options.authenticate) {
       return readVerifiedBody(request, { keyring, bodyLimit: deps.bodyLimit, verify: true, malformedCode: 'malformed_protobuf', sniffGzip: false });
     }
-    const verdict = await options.authenticate(request);
+    const verdict = options.authenticate(request);
+    return typeof verdict === 'object' ? Promise.resolve(verdict).then((settled) => admit(request, settled)) : admit(request, verdict);
+  }
+
+  /** The app an `authenticate` verdict names, and the body (inflated when gzip is declared). */
+  function admit(request: NeutralRequest, verdict: string | boolean): VerifiedBody | HookError | Promise<VerifiedBody | HookError> {
     const apiKey = typeof verdict === 'string' ? verdict : verdict === true && keyring.apps.length === 1 ? keyring.apps[0]!.apiKey : undefined;
     const app = apiKey === undefined ? undefined : keyring.apps.find((a) => a.apiKey === apiKey);
     if (!app) return new HookError('invalid_signature', 'unauthenticated', 'the connect.authenticate option refused the request');
     if (request.body.length > deps.bodyLimit) return new HookError('payload_too_large', `body exceeds ${deps.bodyLimit} bytes`);
-    return { app, body: request.body };
+    const encoding = headerValue(request.headers, 'content-encoding');
+    if (encoding === undefined || encoding.trim().toLowerCase() !== 'gzip') return { app, body: request.body };
+    // As readVerifiedBody does: the Content-Encoding header is not handed on, so the body must be.
+    const body = inflateBody(request.body, true, deps.bodyLimit, 'malformed_protobuf');
+    return body instanceof Uint8Array ? { app, body } : body.then((inflated) => (inflated instanceof HookError ? inflated : { app, body: inflated }));
+  }
+
+  function serve(request: NeutralRequest, contentType: string, procedure: Procedure, verified: VerifiedBody | HookError): NeutralResponse | Promise<NeutralResponse> {
+    if (verified instanceof HookError) {
+      logger.warn({ path: request.path, code: verified.code, why: verified.detail ?? verified.message }, 'callback refused');
+      return errorResponse(contentType, verified);
+    }
+    const encoding = fastUnaryEncoding(request);
+    const answer = encoding === undefined ? undefined : fastPath(procedure.method, encoding, request, verified);
+    return answer ?? viaConnectEs(request, contentType, procedure.handler, verified);
+  }
+
+  /** Everything the fast path does not serve: connect-es's own protocol handlers answer. */
+  async function viaConnectEs(request: NeutralRequest, contentType: string, handler: UniversalHandler, verified: VerifiedBody): Promise<NeutralResponse> {
+    if (/json/i.test(contentType) && jsonNestsDeeperThan(verified.body, deps.maxJsonDepth)) {
+      return errorResponse(contentType, new HookError('malformed_json', `JSON nests deeper than ${deps.maxJsonDepth} levels`));
+    }
+    const header = new Headers();
+    for (const [name, value] of Object.entries(request.headers)) {
+      // The body handed on is already inflated.
+      if (value === undefined || name === 'content-encoding' || name === 'content-length') continue;
+      header.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const call: CallContext = { verified, request, reached: false };
+    const response = await handler({
+      httpVersion: '1.1',
+      url: `http://localhost${request.path}`,
+      method: request.method,
+      header,
+      body: createAsyncIterable([verified.body]),
+      signal: new AbortController().signal,
+      contextValues: createContextValues().set(callKey, call),
+    });
+    const failedBeforeHandler = !call.reached && (response.status >= 500 || (response.header?.get('grpc-status') ?? '0') !== '0');
+    if (failedBeforeHandler && response.status !== 415 && response.status !== 404) {
+      // connect-es reports an undecodable request body as `internal` (500); it is the caller's fault.
+      return errorResponse(contentType, new HookError('malformed_protobuf', 'request body could not be decoded'));
+    }
+    return toNeutralResponse(response.status, response.header, response.body);
   }
 
   return {
-    paths: [...handlers.keys()],
+    paths: [...procedures.keys()],
     fail: (contentType, error) => errorResponse(contentType ?? '', error),
-    async handle(request) {
-      const handler = handlers.get(request.path);
+    handle(request) {
+      const procedure = procedures.get(request.path);
       const contentType = headerValue(request.headers, 'content-type') ?? '';
-      if (!handler) return errorResponse(contentType, new HookError('not_found', `no procedure at ${request.path}`));
-      const verified = await authenticate(request);
-      if (verified instanceof HookError) {
-        logger.warn({ path: request.path, code: verified.code, why: verified.detail ?? verified.message }, 'callback refused');
-        return errorResponse(contentType, verified);
-      }
-      if (/json/i.test(contentType) && jsonNestsDeeperThan(verified.body, deps.maxJsonDepth)) {
-        return errorResponse(contentType, new HookError('malformed_json', `JSON nests deeper than ${deps.maxJsonDepth} levels`));
-      }
-      const header = new Headers();
-      for (const [name, value] of Object.entries(request.headers)) {
-        // The body handed on is already inflated.
-        if (value === undefined || name === 'content-encoding' || name === 'content-length') continue;
-        header.set(name, Array.isArray(value) ? value.join(', ') : value);
-      }
-      const call: CallContext = { verified, request, reached: false };
-      const response = await handler({
-        httpVersion: '1.1',
-        url: `http://localhost${request.path}`,
-        method: request.method,
-        header,
-        body: createAsyncIterable([verified.body]),
-        signal: new AbortController().signal,
-        contextValues: createContextValues().set(callKey, call),
-      });
-      const failedBeforeHandler = !call.reached && (response.status >= 500 || (response.header?.get('grpc-status') ?? '0') !== '0');
-      if (failedBeforeHandler && response.status !== 415 && response.status !== 404) {
-        // connect-es reports an undecodable request body as `internal` (500); it is the caller's fault.
-        return errorResponse(contentType, new HookError('malformed_protobuf', 'request body could not be decoded'));
-      }
-      return toNeutralResponse(response.status, response.header, response.body);
+      if (!procedure) return errorResponse(contentType, new HookError('not_found', `no procedure at ${request.path}`));
+      const verified = authenticate(request);
+      return verified instanceof Promise ? verified.then((settled) => serve(request, contentType, procedure, settled)) : serve(request, contentType, procedure, verified);
     },
   };
 }
@@ -153,18 +193,4 @@ async function toNeutralResponse(status: number, header: Headers | undefined, bo
   const chunks: Uint8Array[] = [];
   if (body) for await (const chunk of body) chunks.push(chunk);
   return { status, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
-}
-
-/** An error in the caller's protocol, without handing unverified bytes to a decoder. */
-function errorResponse(contentType: string, error: HookError): NeutralResponse {
-  const code = hookErrorToConnectCode[error.code];
-  if (contentType.startsWith('application/grpc-web')) {
-    // A trailers-only gRPC-Web answer: HTTP 200, the status in headers.
-    return { status: 200, headers: { 'content-type': contentType, 'grpc-status': String(code), 'grpc-message': encodeURIComponent(error.message) }, body: '' };
-  }
-  return {
-    status: connectCodeToHttpStatus[code] ?? 500,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ code: connectCodeName(code), message: error.message }),
-  };
 }

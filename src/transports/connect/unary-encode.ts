@@ -1,0 +1,109 @@
+import { create, toBinary, toJsonString } from '@bufbuild/protobuf';
+import type { NeutralResponse } from '../../core/neutral.js';
+import { decisionActions, type DecisionAction, type Outcome } from '../../decision/decision.js';
+import {
+  DeletedPendingMessageResponseSchema,
+  PendingMessageResponseSchema,
+  type PendingMessageResponse,
+} from '../../gen/pendingmessage/v1/pending_message_pb.js';
+import { actionToProto } from '../twirp/message-convert.js';
+
+/*
+ * Connect unary answers, written exactly as connect-es writes them for our service: status
+ * 200, `content-type` `application/proto` or `application/json` (never a charset), and
+ * `content-length`; the body is `toBinary` or `toJsonString` with connect-es's defaults
+ * (lowerCamelCase names, enums by name, default values omitted). Answers that do not depend
+ * on the request are encoded once and shared frozen: copy one before changing it.
+ */
+
+/** A Connect unary body encoding: `application/proto` or `application/json`. */
+export type ConnectUnaryEncoding = 'proto' | 'json';
+
+/** The successful answers of one Connect unary encoding. */
+export interface ConnectUnaryEncoder {
+  encodePassOn(outcome: Outcome): NeutralResponse;
+  /** The ack-first answer (`{accepted: true}`). */
+  readonly accepted: NeutralResponse;
+  /** The empty `DeletedPendingMessageResponse`. */
+  readonly deleted: NeutralResponse;
+}
+
+/** The fallback reasons the dispatcher answers with, and none. */
+const precomputedReasons = ['', 'timeout', 'handler_error', 'shutdown', 'no_handler'] as const;
+/**
+ * Handler reasons are usually a handful of constants ("spam", "blocklist"): the first ones met
+ * are kept per action and `timed_out`, up to this many, so a reason that changes per message
+ * costs one encode and never grows memory.
+ */
+const rememberedReasonsCap = 64;
+
+function answer(contentType: string, body: Uint8Array): NeutralResponse {
+  return { status: 200, headers: { 'content-type': contentType, 'content-length': String(body.byteLength) }, body };
+}
+
+function frozenAnswer(contentType: string, body: Uint8Array): NeutralResponse {
+  const response = answer(contentType, body);
+  Object.freeze(response.headers);
+  return Object.freeze(response);
+}
+
+/** The message connect-es's path builds for a decided callback (field values as there). */
+function passOnMessage(outcome: Outcome): PendingMessageResponse {
+  return create(PendingMessageResponseSchema, { action: actionToProto(outcome.action), reason: outcome.reason ?? '', timedOut: outcome.timedOut });
+}
+
+function createEncoder(
+  contentType: string,
+  serialize: (response: PendingMessageResponse) => Uint8Array,
+  deletedBody: Uint8Array,
+): ConnectUnaryEncoder {
+  // table[action][timedOut ? 1 : 0].get(reason)
+  const table = {} as Record<DecisionAction, [Map<string, NeutralResponse>, Map<string, NeutralResponse>]>;
+  for (const action of decisionActions) {
+    const byTimedOut: [Map<string, NeutralResponse>, Map<string, NeutralResponse>] = [new Map(), new Map()];
+    for (const timedOut of [false, true]) {
+      for (const reason of precomputedReasons) {
+        byTimedOut[timedOut ? 1 : 0].set(reason, frozenAnswer(contentType, serialize(passOnMessage({ action, reason, timedOut }))));
+      }
+    }
+    table[action] = byTimedOut;
+  }
+  const rememberedLimit = precomputedReasons.length + rememberedReasonsCap;
+
+  return {
+    encodePassOn(outcome) {
+      const known = table[outcome.action][outcome.timedOut ? 1 : 0];
+      const reason = outcome.reason ?? '';
+      const cached = known.get(reason);
+      if (cached !== undefined) return cached;
+      const body = serialize(passOnMessage(outcome));
+      if (known.size >= rememberedLimit) return answer(contentType, body);
+      const response = frozenAnswer(contentType, body);
+      known.set(reason, response);
+      return response;
+    },
+    accepted: frozenAnswer(contentType, serialize(create(PendingMessageResponseSchema, { accepted: true }))),
+    deleted: frozenAnswer(contentType, deletedBody),
+  };
+}
+
+const deletedMessage = create(DeletedPendingMessageResponseSchema);
+
+/** `application/proto` answers. */
+export const connectProtoEncoder: ConnectUnaryEncoder = createEncoder(
+  'application/proto',
+  (response) => toBinary(PendingMessageResponseSchema, response),
+  toBinary(DeletedPendingMessageResponseSchema, deletedMessage),
+);
+
+/** `application/json` answers (canonical protobuf JSON, as connect-es writes it). */
+export const connectJsonEncoder: ConnectUnaryEncoder = createEncoder(
+  'application/json',
+  (response) => Buffer.from(toJsonString(PendingMessageResponseSchema, response), 'utf8'),
+  Buffer.from(toJsonString(DeletedPendingMessageResponseSchema, deletedMessage), 'utf8'),
+);
+
+/** The encoder of a Connect unary encoding. */
+export function connectUnaryEncoder(encoding: ConnectUnaryEncoding): ConnectUnaryEncoder {
+  return encoding === 'proto' ? connectProtoEncoder : connectJsonEncoder;
+}
