@@ -23,13 +23,15 @@ import {
 import { createAppKeyring, type ResolvedApp } from '../src/signature/app-keyring.js';
 import { verify } from '../src/signature/sign.js';
 import { verifyRequestSignature } from '../src/signature/verify-request.js';
-import { jsonNestsDeeperThan } from '../src/transports/json-depth.js';
+import { jsonNestsDeeperThan, jsonTextNestsDeeperThan } from '../src/transports/json-depth.js';
 import { decodeRestBody } from '../src/transports/rest/decode.js';
 import { encodeRestPassOn } from '../src/transports/rest/encode.js';
 import { decodeTwirpJson, decodeTwirpProtobuf } from '../src/transports/twirp/decode.js';
 import { twirpJsonEncoder, twirpProtobufEncoder } from '../src/transports/twirp/encode.js';
 import type { Outcome } from '../src/decision/decision.js';
-import { benchApiKey, benchSecret } from './lib/common.js';
+import { benchApiKey, benchSecret, decideText, restAnswer, restPath, twirpPath } from './lib/common.js';
+import { createPendingHooks, decide } from '../src/index.js';
+import pino from 'pino';
 import { buildPayloads, type EncodedBodies } from './lib/payloads.js';
 import { PendingMessageRequest as TsPendingMessageRequest } from './twirp-ts/gen/pendingmessage/v1/pending_message.js';
 
@@ -146,13 +148,58 @@ function encodeGroups(): Group[] {
   ];
 }
 
+/*
+ * The whole callback without HTTP: what the server does between reading the body and writing the
+ * answer. The baseline is the hand-written route's work (HMAC with a prepared key, JSON.parse,
+ * the trivial handler, the answer string); pending-hooks adds routing, content-type and size
+ * checks, validation, the typed event, dedupe, the deadline and the encoded answer.
+ */
+const hooks = createPendingHooks({ apiKey: benchApiKey, apiSecret: benchSecret, logger: pino({ level: 'warn' }, pino.destination(2)) });
+hooks.on('PassOnPendingMessage', (event) => {
+  const decision = decideText(event.message.text);
+  return decision.action === 'delete' ? decide.delete(decision.reason) : decide.commit();
+});
+let webhookSerial = 0;
+function pipelineCase(path: string, contentType: string, encoded: EncodedBodies): (i: number) => unknown {
+  return (i) =>
+    hooks.pipeline.handle({
+      method: 'POST',
+      path,
+      headers: { 'content-type': contentType, 'x-signature': encoded.signatures[i]!, 'x-api-key': benchApiKey, 'x-webhook-id': `micro-${webhookSerial++}` },
+      body: encoded.bodies[i]!,
+      receivedAt: performance.now(),
+    });
+}
+
+function wholeCallbackGroup(): Group {
+  return {
+    name: 'whole callback in process (no HTTP; unique webhook ids)',
+    cases: [
+      {
+        name: 'baseline: hand-written (prepared-key HMAC, JSON.parse, answer string)',
+        fn: (i) => {
+          const body = rest.bodies[i]!;
+          if (!timingSafeEqual(createHmac('sha256', keyObject).update(body).digest(), Buffer.from(rest.signatures[i]!, 'hex'))) throw new Error('signature');
+          const payload = JSON.parse(body.toString('utf8')) as { message?: { text?: string } };
+          return restAnswer(payload.message?.text);
+        },
+      },
+      { name: 'pending-hooks pipeline.handle, REST', fn: pipelineCase(restPath, 'application/json', rest) },
+      { name: 'pending-hooks pipeline.handle, Twirp protobuf', fn: pipelineCase(twirpPath, 'application/protobuf', payloads.protobuf) },
+      { name: 'pending-hooks pipeline.handle, Twirp JSON', fn: pipelineCase(twirpPath, 'application/json', payloads.twirpJson) },
+    ],
+  };
+}
+
 const groups: Group[] = [
+  wholeCallbackGroup(),
   hmacGroup('REST JSON', rest),
   {
     name: `REST decode (avg ${rest.averageBytes} B)`,
     cases: [
       { name: "baseline: JSON.parse(buffer.toString('utf8'))", fn: (i) => JSON.parse(rest.bodies[i]!.toString('utf8')) },
-      { name: 'jsonNestsDeeperThan (depth scan, part of decode)', fn: (i) => jsonNestsDeeperThan(rest.bodies[i]!, 64) },
+      { name: 'jsonNestsDeeperThan (full depth scan: only for bodies with > 64 brackets)', fn: (i) => jsonNestsDeeperThan(rest.bodies[i]!, 64) },
+      { name: 'jsonTextNestsDeeperThan (bracket count, part of decode)', fn: (i) => jsonTextNestsDeeperThan(restTexts[i]!, rest.bodies[i]!, 64) },
       { name: 'pendingMessageBodySchema.safeParse (zod, part of decode)', fn: (i) => pendingMessageBodySchema.safeParse(restParsed[i]) },
       { name: 'pending-hooks decodeRestBody (scan + parse + validate)', fn: (i) => decodeRestBody(rest.bodies[i]!, limits) },
     ],

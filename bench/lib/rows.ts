@@ -56,6 +56,17 @@ export const rows: readonly RowSpec[] = [
     about: 'raw Buffer body, HMAC-SHA256 with a prepared KeyObject, timingSafeEqual, JSON.parse',
   },
   {
+    id: 'node-http-hmac',
+    label: 'plain node:http by hand (raw body, HMAC, JSON.parse)',
+    script: 'node-http-hmac',
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: true,
+    about: 'node:http request listener, no framework: body chunks, HMAC-SHA256 with a prepared KeyObject, timingSafeEqual, JSON.parse',
+  },
+  {
     id: 'express-stream-chat',
     label: 'express + stream-chat verifyWebhook',
     script: 'express-stream-chat',
@@ -87,7 +98,7 @@ export const rows: readonly RowSpec[] = [
     answer: 'rest',
     verifiesSignature: true,
     target: { minRatio: 0.85, maxP99DeltaMs: 1 },
-    about: 'createPendingHooks (dry run, logger warn) + createServer, REST route',
+    about: 'createPendingHooks (dry run, logger warn) + createServer (callbacks answered from the node listener in front of fastify), REST route',
   },
   {
     id: 'ph-twirp-protobuf',
