@@ -71,7 +71,9 @@ export function decodeTwirpProtobufWithProtobufEs(body: Uint8Array): DecodedPayl
 export function decodeTwirpJson(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
   const json = parseJsonBody(body, limits);
   if (json instanceof HookError) return json;
-  return fastJson === undefined ? requestFromJsonWithProtobufEs(json) : fastJson(json);
+  // A lone surrogate can only come from a `\u` escape (the text is valid UTF-8): without one,
+  // the reader can skip checking every string for them.
+  return fastJson === undefined ? requestFromJsonWithProtobufEs(json) : fastJson(json, lastTextHasEscapes);
 }
 
 /** {@link decodeTwirpJson} through protobuf-es: the reference the fast reader matches. */
@@ -81,6 +83,9 @@ export function decodeTwirpJsonWithProtobufEs(body: Uint8Array, limits: DecodeLi
   return requestFromJsonWithProtobufEs(json);
 }
 
+/** Whether the text `parseJsonBody` read last has a `\u` escape (decoding is synchronous). */
+let lastTextHasEscapes = true;
+
 /** The body as a JSON object, or the error it deserves. */
 function parseJsonBody(body: Uint8Array, limits: DecodeLimits): Record<string, unknown> | HookError {
   if (body.byteLength === 0) return new HookError('malformed_json', 'the request body is empty');
@@ -89,6 +94,7 @@ function parseJsonBody(body: Uint8Array, limits: DecodeLimits): Record<string, u
   // text that has one needs the full check.
   if (text.indexOf('\ufffd') !== -1 && !isUtf8(body)) return new HookError('malformed_json', 'the request body is not valid JSON', 'invalid UTF-8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 byte order mark is not part of the JSON
+  lastTextHasEscapes = text.indexOf('\\u') !== -1;
   if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) {
     return new HookError(
       'malformed_json',

@@ -88,8 +88,11 @@ function checkValue(value: unknown, depth: number): void {
 
 /** A valid value of a string field: a string without lone surrogates (protobuf-es `checkUtf8`). */
 function isStringValue(value: unknown): value is string {
-  return typeof value === 'string' && wellFormed(value);
+  return typeof value === 'string' && (!mayHaveLoneSurrogates || wellFormed(value));
 }
+
+/** False when the JSON text had no `\u` escape, the only way to a lone surrogate. */
+let mayHaveLoneSurrogates = true;
 
 /** The error of an invalid string value; `where` is built only then, not on the hot path. */
 function badString(value: unknown, where: string): never {
@@ -236,7 +239,7 @@ function describe(value: unknown): string {
 export function compileJsonReader(
   plan: RequestPlan,
   recursionLimit: number,
-): (json: Record<string, unknown>) => DecodedPayload | HookError {
+): (json: Record<string, unknown>, textHasEscapes?: boolean) => DecodedPayload | HookError {
   const request = plan.request;
   const messageField = plan.messageField;
   const metadataField = plan.metadataField;
@@ -245,8 +248,9 @@ export function compileJsonReader(
   const failure = `the request body is not a valid ${plan.typeName} in protobuf JSON`;
   const metadataName = `${plan.typeName}.${metadataField.name}`;
 
-  return function readRequest(json: Record<string, unknown>): DecodedPayload | HookError {
+  return function readRequest(json: Record<string, unknown>, textHasEscapes = true): DecodedPayload | HookError {
     limit = recursionLimit;
+    mayHaveLoneSurrogates = textHasEscapes;
     let message: Record<string, unknown> | undefined;
     let metadata: Record<string, string>;
     let requestInfo: Record<string, unknown> | undefined;

@@ -15,8 +15,12 @@ import { compileRequestPlan } from './fast-decode-plan.js';
 export interface FastTwirpDecoders {
   /** Decodes an `application/protobuf` body. */
   readonly protobuf: (body: Uint8Array) => DecodedPayload | HookError;
-  /** Reads a parsed `application/json` body (a JSON object, not an array); may reuse parts of it. */
-  readonly json: (json: Record<string, unknown>) => DecodedPayload | HookError;
+  /**
+   * Reads a parsed `application/json` body (a JSON object, not an array); may reuse parts of it.
+   * `textHasEscapes: false` says the JSON text had no `\u` escape, so no string can hold a lone
+   * surrogate and strings are not checked for them.
+   */
+  readonly json: (json: Record<string, unknown>, textHasEscapes?: boolean) => DecodedPayload | HookError;
 }
 
 export interface FastDecoderOptions {
