@@ -198,6 +198,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     dedupe,
     // One app and the in-process store: the webhook id alone is unique (a shared store keeps the app in the key).
     ...(apps.length === 1 && dedupe !== options.dedupe ? { dedupeKey: (_apiKey: string, webhookId: string) => webhookId } : {}),
+    shareRecords: dedupe !== options.dedupe,
     logger,
     apiFor: apiFor.get,
     handlers: () => handlers,

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMockStreamApi, type MockStreamApi } from '../src/emulator/index.js';
-import { compose, composeParallel, decide, DeadlineExceededError, type HandlerContext, type PendingHooksOptions } from '../src/index.js';
+import { compose, composeParallel, decide, DeadlineExceededError, type Decision, type HandlerContext, type PendingHooksOptions } from '../src/index.js';
 import type { PendingHooks } from '../src/index.js';
 import { appKey, appSecret, pendingBody, postSigned, sleep, startHooksServer, type RunningServer } from './support/servers.js';
 
@@ -316,5 +316,102 @@ describe('DeletedPendingMessage', () => {
     for (const attempt of [1, 2]) expect(await json(await postSigned(url, body, { webhookId: 'd-1', attempt }))).toEqual({ ok: true });
     expect(seen).toEqual(['gone-1']);
     expect(await json(await postSigned(url, pendingBody({ id: 'gone-2', text: 'throw' })))).toEqual({ ok: true });
+  });
+});
+
+describe('handler edge cases found in review (synchronous answers)', () => {
+  const busy = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+
+  it('a handler that overruns synchronously, reads its signal, then returns a promise: fallback, retries answered, close() ends', async () => {
+    const s = await server({ timeoutMs: 200, applyReserveMs: 100 }, (hooks) =>
+      hooks.on('PassOnPendingMessage', async (_e, ctx) => {
+        busy(150);
+        void ctx.signal;
+        await sleep(10);
+        return decide.commit();
+      }),
+    );
+    const m = pending();
+    const first = await postSigned(passOn(s), m.body, { webhookId: 'overrun-1' });
+    expect(await json(first)).toEqual({ action: 'keep_pending', reason: 'timeout', timed_out: true });
+    const retry = await postSigned(passOn(s), m.body, { webhookId: 'overrun-1', attempt: 2 });
+    expect(await json(retry)).toEqual({ action: 'keep_pending', reason: 'timeout', timed_out: true });
+    const started = performance.now();
+    await s.hooks.close(500);
+    expect(performance.now() - started).toBeLessThan(400);
+  });
+
+  it('a synchronous handler that returns after its deadline gets the fallback, not its late result', async () => {
+    const s = await server({ timeoutMs: 200, applyReserveMs: 100 }, (hooks) =>
+      hooks.on('PassOnPendingMessage', () => {
+        busy(130);
+        return decide.commit();
+      }),
+    );
+    const m = pending();
+    expect(await json(await postSigned(passOn(s), m.body))).toEqual({ action: 'keep_pending', reason: 'timeout', timed_out: true });
+    expect(mock.commitCount(m.id)).toBe(0);
+  });
+
+  it('a decision whose reason cannot be read is a handler error (200), sync or async, and never crashes the process', async () => {
+    const unreadable = () => ({ action: 'delete' as const, reason: Object.create(null) as string });
+    for (const asynchronous of [false, true]) {
+      const s = await server({}, (hooks) => hooks.on('PassOnPendingMessage', () => (asynchronous ? Promise.resolve(unreadable()) : unreadable())));
+      const m = pending();
+      const response = await postSigned(passOn(s), m.body);
+      expect(response.status).toBe(200);
+      expect(await json(response)).toEqual({ action: 'keep_pending', reason: 'handler_error', timed_out: false });
+      expect(s.logs.some((l) => l.msg === 'handler threw; fallback applied')).toBe(true);
+    }
+  });
+
+  it('thenables that are not Promises are awaited (PassOn and Deleted)', async () => {
+    const later = <T>(value: T, ms: number): PromiseLike<T> => ({
+      then: (resolve, reject) => new Promise<T>((r) => setTimeout(() => r(value), ms)).then(resolve, reject),
+    });
+    let deletedDone = false;
+    const s = await server({}, (hooks) => {
+      // The types ask for a Promise; a thenable (another library's, another realm's) still works.
+      hooks.on('PassOnPendingMessage', () => later(decide.delete('thenable'), 20) as Promise<Decision>);
+      hooks.on('DeletedPendingMessage', () =>
+        ({ then: (resolve: (v: undefined) => void) => setTimeout(() => ((deletedDone = true), resolve(undefined)), 50) }) as unknown as Promise<void>,
+      );
+    });
+    const m = pending();
+    expect(await json(await postSigned(passOn(s), m.body))).toEqual({ action: 'delete', reason: 'thenable', timed_out: false });
+    const deleted = await postSigned(`${s.url}/DeletedPendingMessage`, pendingBody({ id: 'gone-1' }));
+    expect(deleted.status).toBe(200);
+    expect(deletedDone).toBe(true);
+  });
+
+  it('with an asynchronous store, concurrent duplicates run the handler once (even when deciding is synchronous)', async () => {
+    const records = new Map<string, unknown>();
+    let runs = 0;
+    const s = await server(
+      {
+        api: undefined, // dry run: with a synchronous handler the decision is complete at once
+        dedupe: {
+          // Read now, answered later: what a remote store does.
+          get: async (key) => {
+            const value = records.get(key);
+            await sleep(30);
+            return value as never;
+          },
+          set: (key, record) => void records.set(key, record),
+        },
+      },
+      (hooks) =>
+        hooks.on('PassOnPendingMessage', () => {
+          runs++;
+          return decide.commit();
+        }),
+    );
+    const m = pending();
+    const answers = await Promise.all([1, 2, 3].map((attempt) => postSigned(passOn(s), m.body, { webhookId: 'dup-async-store', attempt })));
+    for (const answer of answers) expect(await json(answer)).toEqual({ action: 'commit', timed_out: false });
+    expect(runs).toBe(1);
   });
 });

@@ -24,6 +24,8 @@ export interface DispatcherOptions {
    * and an in-process store can use the webhook id as is (no string built and kept per callback).
    */
   dedupeKey?: (apiKey: string, webhookId: string) => string;
+  /** The store keeps records by reference in this process: records of common outcomes may be shared (frozen). */
+  shareRecords?: boolean;
   logger: Logger;
   /** The API that applies decisions for an app; undefined = dry run (decisions only logged). */
   apiFor(apiKey: string): StreamApi | undefined;
@@ -52,6 +54,7 @@ class ShutdownError extends Error {
 }
 
 const accepted: PassOnResult = Object.freeze({ kind: 'accepted' });
+const passOnWhat = 'PassOnPendingMessage handler';
 // The answer must leave before timeoutMs: stop applying this much earlier in inline timing.
 const answerMarginMs = 5;
 const round2 = (ms: number) => Math.round(ms * 100) / 100;
@@ -74,10 +77,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const noHandlerOutcome = fallbackFor('no_handler', false);
   const deletedOutcome: Outcome = Object.freeze({ action: 'delete', timedOut: false });
   const plainOutcomes = new Map<string, Outcome>(['commit', 'delete', 'keep_pending'].map((a) => [a, Object.freeze({ action: a as DecisionAction, timedOut: false })]));
-  // Records of the shared outcomes are shared too: nothing is allocated per remembered callback.
-  const appliedRecords = new Map<Outcome, DedupeRecord>(
-    [...plainOutcomes.values(), timeoutOutcome, errorOutcome, shutdownOutcome, noHandlerOutcome].map((outcome) => [outcome, Object.freeze({ outcome, applied: true })]),
-  );
+  // With the in-process store, records of the shared outcomes are shared too: nothing is
+  // allocated per remembered callback. Other stores get a record of their own each time.
+  const appliedRecords = options.shareRecords
+    ? new Map<Outcome, DedupeRecord>(
+        [...plainOutcomes.values(), timeoutOutcome, errorOutcome, shutdownOutcome, noHandlerOutcome].map((outcome) => [outcome, Object.freeze({ outcome, applied: true })]),
+      )
+    : undefined;
 
   /** Decisions in progress by dedupe key: concurrent duplicates share them. */
   const inflight = new Map<string, Promise<DedupeRecord>>();
@@ -88,7 +94,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const runOutcomes: RunOutcomes<Outcome> = {
     ended: (why) => (why === 'timeout' ? timeoutOutcome : shutdownOutcome),
     failed(error, event, what) {
-      logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, `${what} threw; fallback applied`);
+      const label = what === passOnWhat ? 'handler' : what;
+      logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, `${label} threw; fallback applied`);
       return errorOutcome;
     },
     settled: (run) => activeRuns.delete(run),
@@ -121,7 +128,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   function decide(event: PendingMessageEvent, receivedAt: number): Outcome | Promise<Outcome> {
     const handler = options.handlers().passOn;
     if (!handler) return noHandlerOutcome;
-    return runHandler(handler, toOutcome, 'PassOnPendingMessage handler', event, receivedAt + timeoutMs - reserve);
+    return runHandler(handler, toOutcome, passOnWhat, event, receivedAt + timeoutMs - reserve);
   }
 
   function apply(event: PendingMessageEvent, outcome: Outcome, receivedAt: number): ApplyReport | Promise<ApplyReport> {
@@ -147,11 +154,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   function remember(event: PendingMessageEvent, receivedAt: number, key: string | undefined, outcome: Outcome, replayed: boolean, report: ApplyReport): DedupeRecord | Promise<DedupeRecord> {
     const applied = report.status !== 'failed';
-    const record: DedupeRecord = (applied && appliedRecords.get(outcome)) || { outcome, applied };
+    const record: DedupeRecord = (applied && appliedRecords?.get(outcome)) || { outcome, applied };
+    const storing = key === undefined ? undefined : dedupe.set(key, record);
+    if (storing) {
+      return storing.then(() => {
+        if (!applied || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report);
+        return record;
+      });
+    }
     if (!applied || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report);
-    if (key === undefined) return record;
-    const storing = dedupe.set(key, record);
-    return storing ? storing.then(() => record) : record;
+    return record;
   }
 
   function logDecision(event: PendingMessageEvent, receivedAt: number, outcome: Outcome, replayed: boolean, report: ApplyReport): void {
@@ -176,7 +188,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     else logger.info(report.status === 'already_done' ? { ...line, detail: report.detail } : line, 'decision');
   }
 
-  const decidedResults = new Map<DedupeRecord, PassOnResult>([...appliedRecords.values()].map((record) => [record, Object.freeze({ kind: 'decided', outcome: record.outcome })]));
+  const decidedResults = new Map<DedupeRecord, PassOnResult>([...(appliedRecords?.values() ?? [])].map((record) => [record, Object.freeze({ kind: 'decided', outcome: record.outcome })]));
 
   function asResult(record: DedupeRecord): PassOnResult {
     if (timing === 'ack-first') return accepted;
@@ -215,12 +227,24 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return timing === 'ack-first' ? accepted : work.then(asResult);
   }
 
+  function logDuplicate(event: PendingMessageEvent, known: DedupeRecord): void {
+    logger.info({ webhookId: event.webhookId, messageId: event.message.id, attempt: event.attempt, action: known.outcome.action }, 'duplicate callback: answered the remembered decision');
+  }
+
   function afterLookup(event: PendingMessageEvent, receivedAt: number, key: string, known: DedupeRecord | undefined): PassOnResult | Promise<PassOnResult> {
     if (known?.applied) {
-      logger.info({ webhookId: event.webhookId, messageId: event.message.id, attempt: event.attempt, action: known.outcome.action }, 'duplicate callback: answered the remembered decision');
+      logDuplicate(event, known);
       return asResult(known);
     }
     return start(event, receivedAt, key, known?.outcome);
+  }
+
+  function rememberedOrDecided(event: PendingMessageEvent, receivedAt: number, key: string, known: DedupeRecord | undefined): DedupeRecord | Promise<DedupeRecord> {
+    if (known?.applied) {
+      logDuplicate(event, known);
+      return known;
+    }
+    return decideAndApply(event, receivedAt, key, known?.outcome);
   }
 
   return {
@@ -231,10 +255,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (work) return joinInflight(work);
       const lookup = dedupe.get(key);
       if (!(lookup instanceof Promise)) return afterLookup(event, receivedAt, key, lookup);
-      return lookup.then((known) => {
-        const started = inflight.get(key); // a concurrent duplicate may have started while the store answered
-        return started ? joinInflight(started) : afterLookup(event, receivedAt, key, known);
-      });
+      // An asynchronous store: the callback is in flight from now on, so a concurrent duplicate
+      // joins it instead of looking up (and deciding) again while the store answers.
+      const decided = track(key, lookup.then((known) => rememberedOrDecided(event, receivedAt, key, known)));
+      return timing === 'ack-first' ? accepted : decided.then(asResult);
     },
 
     async deleted(event, receivedAt) {

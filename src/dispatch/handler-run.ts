@@ -14,6 +14,10 @@ export interface RunOutcomes<T> {
   settled(run: HandlerRun<T>): void;
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+}
+
 function fireDeadline(run: { expire(reason: unknown, why: RunEnd): void; what: string }): void {
   run.expire(new DeadlineExceededError(run.what), 'timeout');
 }
@@ -58,25 +62,39 @@ export class HandlerRun<T> implements HandlerContext {
    * Calls the handler and settles with `convert(result)`, unless the deadline came first.
    * Synchronous handlers get their value back as is; asynchronous ones a promise.
    */
-  invoke<R>(handler: (event: PendingMessageEvent, context: HandlerContext) => R | Promise<R>, convert: (result: R) => T): T | Promise<T> {
+  invoke<R>(handler: (event: PendingMessageEvent, context: HandlerContext) => R | PromiseLike<R>, convert: (result: R) => T): T | Promise<T> {
     if (this.settled) return this.value as T;
-    let result: R | Promise<R>;
+    let result: R | PromiseLike<R>;
     try {
       result = handler(this.event, this);
     } catch (error) {
       this.settle(this.outcomes.failed(error, this.event, this.what));
       return this.value as T;
     }
-    if (!(result instanceof Promise)) {
-      this.settle(convert(result));
+    if (!isThenable(result)) {
+      // Settled already when the handler read its signal after the deadline (the fallback stands).
+      if (!this.settled) {
+        // A synchronous handler cannot be interrupted, but its late result is dropped all the same.
+        if (performance.now() > this.deadlineAt) this.expire(new DeadlineExceededError(this.what), 'timeout');
+        else this.settle(this.converted(convert, result));
+      }
+      return this.value as T;
+    }
+    const pending = result instanceof Promise ? (result as Promise<R>) : Promise.resolve(result);
+    if (this.settled) {
+      // The deadline passed while the handler ran synchronously: the fallback is the answer.
+      pending.then(
+        () => this.logger.debug({ what: this.what }, 'late result dropped: the deadline had passed'),
+        (error: unknown) => this.logger.debug({ what: this.what, err: error }, 'late rejection dropped: the deadline had passed'),
+      );
       return this.value as T;
     }
     const promise = new Promise<T>((resolve) => (this.resolve = resolve));
     if (this.timer === undefined) this.arm();
-    result.then(
+    pending.then(
       (value) => {
         if (this.settled) this.logger.debug({ what: this.what }, 'late result dropped: the deadline had passed');
-        else this.settle(convert(value));
+        else this.settle(this.converted(convert, value));
       },
       (error: unknown) => {
         // A handler that gives up when its signal fires rejects after the fallback was chosen.
@@ -85,6 +103,15 @@ export class HandlerRun<T> implements HandlerContext {
       },
     );
     return promise;
+  }
+
+  /** `convert(value)`, or the failure outcome when converting throws (a decision whose reason cannot be read). */
+  private converted<R>(convert: (result: R) => T, value: R): T {
+    try {
+      return convert(value);
+    } catch (error) {
+      return this.outcomes.failed(error, this.event, this.what);
+    }
   }
 
   /** True until the run settles (checked after `invoke` returned a promise). */
