@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeListener, createPendingHooks, createServer, decide } from '../src/index.js';
+import { createNodeListener, createPendingHooks, createServer, decide, sign } from '../src/index.js';
 import { appKey, appSecret, pendingBody, postSigned } from './support/servers.js';
 
 /** Writes raw bytes on a socket and resolves with whatever the server answers before closing. */
@@ -94,6 +94,42 @@ describe('createServer answers callbacks in front of fastify (fast path)', () =>
       expect(answer).toMatch(/^HTTP\/1\.1 413/);
     } finally {
       await app.close();
+    }
+  });
+
+  it('once closing, answers callbacks on kept-alive connections with 503 and connection: close, so close() finishes', async () => {
+    const slowHooks = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger: pino({ level: 'silent' }) });
+    slowHooks.on('PassOnPendingMessage', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return decide.commit();
+    });
+    const app = await createServer(slowHooks);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    const request = (body: string) =>
+      `POST /PassOnPendingMessage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: ${appKey}\r\nX-Signature: ${sign(appSecret, body)}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    try {
+      socket.write(request(pendingBody()));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the first callback is being decided
+      const started = performance.now();
+      const closed = app.close();
+      socket.write(request(pendingBody())); // pipelined on the busy connection, read after close began
+      await closed;
+      expect(performance.now() - started).toBeLessThan(3000);
+      // The server ends the connection after the 503; what it wrote is read by then.
+      await new Promise((resolve) => (socket.closed ? resolve(undefined) : (socket.once('close', resolve), setTimeout(resolve, 2000))));
+      const answers = received.split(/(?=HTTP\/1\.1 )/);
+      expect(answers[0]).toMatch(/^HTTP\/1\.1 200/); // the decision in progress is answered
+      expect(answers[0]).toContain('"action":"commit"');
+      expect(answers[1]).toMatch(/^HTTP\/1\.1 503/);
+      expect(answers[1]!.toLowerCase()).toContain('connection: close');
+    } finally {
+      socket.destroy();
     }
   });
 

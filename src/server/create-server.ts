@@ -41,6 +41,9 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
   const requestTimeout = options.requestTimeoutMs ?? 10_000;
   const custom = options.fastify as (FastifyHttpOptions<Server> & { http2?: boolean; https?: unknown; serverFactory?: unknown }) | undefined;
   const fastPath = (options.fastPath ?? true) && !custom?.http2 && !custom?.serverFactory;
+  // Once closing, callbacks go through fastify too: it answers 503 with `connection: close`, so
+  // keep-alive clients (Stream keeps its connections busy) move on and close() can finish.
+  let closing = false;
   const app: FastifyInstance = Fastify({
     loggerInstance: hooks.logger as FastifyBaseLogger,
     // One structured line per callback comes from the dispatcher; fastify's per-request lines would double it.
@@ -57,7 +60,7 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
     requestTimeout,
     http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 },
     ...options.fastify,
-    ...(fastPath ? { serverFactory: (fastifyListener, resolved) => createFastPathServer(hooks, fastifyListener, resolved) } : {}),
+    ...(fastPath ? { serverFactory: (fastifyListener, resolved) => createFastPathServer(hooks, fastifyListener, resolved, () => closing) } : {}),
   } satisfies FastifyHttpOptions<Server>);
   const answerNotFound = (request: FastifyRequest, reply: FastifyReply) => {
     const response = hooks.pipeline.notFound(request.url.split('?')[0]!, request.method);
@@ -87,6 +90,9 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
   app.setErrorHandler((_error, request, reply) => answerNotFound(request, reply));
   await app.register(pendingHooksPlugin, { hooks, catchUnknownPaths: false });
   app.setNotFoundHandler(answerNotFound);
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onClose', async () => {
     await hooks.close();
   });
@@ -104,8 +110,9 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
 type ResolvedFastifyOptions = FastifyServerOptions<Server> & { http?: ServerOptions; https?: HttpsServerOptions | true };
 
 /** What fastify does for an HTTP/1 server (lib/server.js), with callbacks answered before fastify. */
-function createFastPathServer(hooks: PendingHooks, fastifyListener: NodeRequestListener, options: ResolvedFastifyOptions): Server {
-  const listener = createNodeListener(hooks, { otherwise: fastifyListener });
+function createFastPathServer(hooks: PendingHooks, fastifyListener: NodeRequestListener, options: ResolvedFastifyOptions, closing: () => boolean): Server {
+  const callbacks = createNodeListener(hooks, { otherwise: fastifyListener });
+  const listener: NodeRequestListener = (request, response) => (closing() ? fastifyListener(request, response) : callbacks(request, response));
   const https = options.https === true ? {} : options.https;
   const server = https ? createHttpsServer({ ...options.http, ...https }, listener) : createHttpServer(options.http ?? {}, listener);
   if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
