@@ -91,5 +91,9 @@ export function compileFastCheck(schema: z.ZodType): FastCheck | undefined {
   if (!emit((schema as unknown as { _zod: { def: Def } })._zod.def, 'value')) return undefined;
   lines.push('return true;');
   // The source is built only from the schema's field names (JSON-quoted) and fixed templates.
-  return new Function('value', lines.join('\n')) as FastCheck;
+  try {
+    return new Function('value', lines.join('\n')) as FastCheck;
+  } catch {
+    return undefined; // code generation disallowed (--disallow-code-generation-from-strings): zod validates
+  }
 }
