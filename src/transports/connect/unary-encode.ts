@@ -1,11 +1,12 @@
 import { create, toBinary, toJsonString } from '@bufbuild/protobuf';
 import type { NeutralResponse } from '../../core/neutral.js';
-import { decisionActions, type DecisionAction, type Outcome } from '../../decision/decision.js';
+import type { Outcome } from '../../decision/decision.js';
 import {
   DeletedPendingMessageResponseSchema,
   PendingMessageResponseSchema,
   type PendingMessageResponse,
 } from '../../gen/pendingmessage/v1/pending_message_pb.js';
+import { createPassOnAnswers } from '../pass-on-answers.js';
 import { actionToProto } from '../twirp/message-convert.js';
 
 /*
@@ -28,15 +29,6 @@ export interface ConnectUnaryEncoder {
   readonly deleted: NeutralResponse;
 }
 
-/** The fallback reasons the dispatcher answers with, and none. */
-const precomputedReasons = ['', 'timeout', 'handler_error', 'shutdown', 'no_handler'] as const;
-/**
- * Handler reasons are usually a handful of constants ("spam", "blocklist"): the first ones met
- * are kept per action and `timed_out`, up to this many, so a reason that changes per message
- * costs one encode and never grows memory.
- */
-const rememberedReasonsCap = 64;
-
 function answer(contentType: string, body: Uint8Array): NeutralResponse {
   return { status: 200, headers: { 'content-type': contentType, 'content-length': String(body.byteLength) }, body };
 }
@@ -57,31 +49,8 @@ function createEncoder(
   serialize: (response: PendingMessageResponse) => Uint8Array,
   deletedBody: Uint8Array,
 ): ConnectUnaryEncoder {
-  // table[action][timedOut ? 1 : 0].get(reason)
-  const table = {} as Record<DecisionAction, [Map<string, NeutralResponse>, Map<string, NeutralResponse>]>;
-  for (const action of decisionActions) {
-    const byTimedOut: [Map<string, NeutralResponse>, Map<string, NeutralResponse>] = [new Map(), new Map()];
-    for (const timedOut of [false, true]) {
-      for (const reason of precomputedReasons) {
-        byTimedOut[timedOut ? 1 : 0].set(reason, frozenAnswer(contentType, serialize(passOnMessage({ action, reason, timedOut }))));
-      }
-    }
-    table[action] = byTimedOut;
-  }
-  const rememberedLimit = precomputedReasons.length + rememberedReasonsCap;
-
   return {
-    encodePassOn(outcome) {
-      const known = table[outcome.action][outcome.timedOut ? 1 : 0];
-      const reason = outcome.reason ?? '';
-      const cached = known.get(reason);
-      if (cached !== undefined) return cached;
-      const body = serialize(passOnMessage(outcome));
-      if (known.size >= rememberedLimit) return answer(contentType, body);
-      const response = frozenAnswer(contentType, body);
-      known.set(reason, response);
-      return response;
-    },
+    encodePassOn: createPassOnAnswers((outcome) => answer(contentType, serialize(passOnMessage(outcome)))),
     accepted: frozenAnswer(contentType, serialize(create(PendingMessageResponseSchema, { accepted: true }))),
     deleted: frozenAnswer(contentType, deletedBody),
   };

@@ -1,6 +1,6 @@
 import type { HookError } from '../../core/hook-error.js';
 import type { NeutralResponse } from '../../core/neutral.js';
-import type { Outcome } from '../../decision/decision.js';
+import { createPassOnAnswers } from '../pass-on-answers.js';
 import { restErrorStatus } from './error-status.js';
 
 const jsonHeaders: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json; charset=utf-8' });
@@ -9,19 +9,15 @@ function json(status: number, body: string): NeutralResponse {
   return { status, headers: jsonHeaders as Record<string, string>, body };
 }
 
-// The common answers carry no reason: build them once.
-const plainAnswers = new Map<string, NeutralResponse>();
-for (const action of ['commit', 'delete', 'keep_pending']) {
-  for (const timedOut of [false, true]) {
-    plainAnswers.set(`${action}:${timedOut}`, json(200, `{"action":"${action}","timed_out":${timedOut}}`));
-  }
-}
-
 /** PassOn answer: `{"action", "reason"?, "timed_out"}`; `reason` omitted when empty. */
-export function encodeRestPassOn(outcome: Outcome): NeutralResponse {
-  if (!outcome.reason) return plainAnswers.get(`${outcome.action}:${outcome.timedOut}`)!;
-  return json(200, `{"action":"${outcome.action}","reason":${JSON.stringify(outcome.reason)},"timed_out":${outcome.timedOut}}`);
-}
+export const encodeRestPassOn = createPassOnAnswers((outcome) =>
+  json(
+    200,
+    outcome.reason
+      ? `{"action":"${outcome.action}","reason":${JSON.stringify(outcome.reason)},"timed_out":${outcome.timedOut}}`
+      : `{"action":"${outcome.action}","timed_out":${outcome.timedOut}}`,
+  ),
+);
 
 const acceptedAnswer = json(200, '{"accepted":true}');
 const deletedAnswer = json(200, '{"ok":true}');

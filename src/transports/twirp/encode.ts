@@ -1,7 +1,7 @@
 import { create, toBinary, toJsonString } from '@bufbuild/protobuf';
 import type { HookError } from '../../core/hook-error.js';
 import type { NeutralResponse } from '../../core/neutral.js';
-import { decisionActions, type DecisionAction, type Outcome } from '../../decision/decision.js';
+import type { Outcome } from '../../decision/decision.js';
 import {
   Action,
   DeletedPendingMessageResponseSchema,
@@ -10,12 +10,13 @@ import {
 } from '../../gen/pendingmessage/v1/pending_message_pb.js';
 import { twirpContentTypeJson, twirpContentTypeProtobuf, type TwirpEncoding } from './content-type.js';
 import { twirpErrorFor } from './error-code.js';
+import { createPassOnAnswers } from '../pass-on-answers.js';
 import { actionToProto } from './message-convert.js';
 
 /*
  * Encoders of Twirp answers. Answers that do not depend on the request (ack-first, deleted,
- * and decisions with no reason or a fallback reason) are encoded once at load time; the
- * returned responses are shared and frozen: copy one before changing it.
+ * and decisions with no reason, a fallback reason or a handler reason met before) are encoded
+ * once; the returned responses are shared and frozen: copy one before changing it.
  */
 
 /**
@@ -47,9 +48,6 @@ function passOnMessage(action: Action, reason: string, timedOut: boolean, accept
   return create(PendingMessageResponseSchema, { action, reason, timedOut, accepted });
 }
 
-/** Reasons answered often enough to precompute: none, and the two fallback reasons. */
-const precomputedReasons = ['', 'timeout', 'handler_error'] as const;
-
 function createEncoder(
   encoding: TwirpEncoding,
   serialize: (response: PendingMessageResponse) => string | Uint8Array,
@@ -61,33 +59,15 @@ function createEncoder(
     // Constant JSON is stored as bytes so it is never re-encoded.
     return frozenResponse(headers, typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
   };
-
-  // passOnTable[action][timedOut ? 1 : 0].get(reason)
-  const passOnTable = {} as Record<DecisionAction, [Map<string, NeutralResponse>, Map<string, NeutralResponse>]>;
-  for (const action of decisionActions) {
-    const byTimedOut: [Map<string, NeutralResponse>, Map<string, NeutralResponse>] = [new Map(), new Map()];
-    for (const timedOut of [false, true]) {
-      for (const reason of precomputedReasons) {
-        byTimedOut[timedOut ? 1 : 0].set(
-          reason,
-          constant(passOnMessage(actionToProto(action), reason, timedOut, false)),
-        );
-      }
-    }
-    passOnTable[action] = byTimedOut;
-  }
   const accepted = constant(passOnMessage(Action.UNSPECIFIED, '', false, true));
   const deleted = frozenResponse(headers, deletedBody);
 
   return {
     encoding,
-    encodePassOn(outcome) {
-      const reason = outcome.reason ?? '';
-      const cached = passOnTable[outcome.action][outcome.timedOut ? 1 : 0].get(reason);
-      if (cached !== undefined) return cached;
-      const body = serialize(passOnMessage(actionToProto(outcome.action), reason, outcome.timedOut, false));
-      return { status: 200, headers, body };
-    },
+    encodePassOn: createPassOnAnswers((outcome) => {
+      const body = serialize(passOnMessage(actionToProto(outcome.action), outcome.reason ?? '', outcome.timedOut, false));
+      return { status: 200, headers, body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body };
+    }),
     encodeAccepted: () => accepted,
     encodeDeleted: () => deleted,
   };
