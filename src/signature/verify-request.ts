@@ -1,3 +1,4 @@
+import { asBuffer } from '../core/as-buffer.js';
 import { HookError } from '../core/hook-error.js';
 import type { ResolvedApp } from './app-keyring.js';
 import { hmacDigest, matchesAnyKey, parseSignatureHeader } from './sign.js';
@@ -43,7 +44,7 @@ function explainMismatch(app: ResolvedApp, body: Uint8Array, rawBody: Uint8Array
 
 function reserializeJson(body: Uint8Array): string | undefined {
   try {
-    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    const text = asBuffer(body).toString('utf8');
     const again = JSON.stringify(JSON.parse(text));
     return again === text ? undefined : again;
   } catch {

@@ -1,3 +1,4 @@
+import { asBuffer } from '../../core/as-buffer.js';
 import { HookError } from '../../core/hook-error.js';
 import { compileFastCheck } from '../../event/compile-validator.js';
 import { pendingMessageBodySchema, type PendingMessageBody } from '../../event/message-schema.js';
@@ -11,7 +12,7 @@ const isValidBody = compileFastCheck(pendingMessageBodySchema);
 /** Parses and validates a REST callback body (already verified) into the neutral payload. */
 export function decodeRestBody(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
   if (body.length === 0) return new HookError('malformed_json', 'request body is empty');
-  const text = (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('utf8');
+  const text = asBuffer(body).toString('utf8');
   if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) {
     return new HookError('malformed_json', `JSON nests deeper than ${limits.maxJsonDepth} levels`);
   }

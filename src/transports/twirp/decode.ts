@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { fromBinary, fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { asBuffer } from '../../core/as-buffer.js';
 import { HookError } from '../../core/hook-error.js';
 import type { DecodedPayload } from '../../event/pending-message-event.js';
 import {
@@ -69,38 +70,44 @@ export function decodeTwirpProtobufWithProtobufEs(body: Uint8Array): DecodedPayl
  * unknown fields ignored). Nesting is checked on the bytes before anything parses them.
  */
 export function decodeTwirpJson(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
-  const json = parseJsonBody(body, limits);
+  const text = jsonBodyText(body, limits);
+  if (text instanceof HookError) return text;
+  const json = parseJsonObject(text);
   if (json instanceof HookError) return json;
+  if (fastJson === undefined) return requestFromJsonWithProtobufEs(json);
   // A lone surrogate can only come from a `\u` escape (the text is valid UTF-8): without one,
   // the reader can skip checking every string for them.
-  return fastJson === undefined ? requestFromJsonWithProtobufEs(json) : fastJson(json, lastTextHasEscapes);
+  return fastJson(json, text.indexOf('\\u') !== -1);
 }
 
 /** {@link decodeTwirpJson} through protobuf-es: the reference the fast reader matches. */
 export function decodeTwirpJsonWithProtobufEs(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
-  const json = parseJsonBody(body, limits);
+  const text = jsonBodyText(body, limits);
+  if (text instanceof HookError) return text;
+  const json = parseJsonObject(text);
   if (json instanceof HookError) return json;
   return requestFromJsonWithProtobufEs(json);
 }
 
-/** Whether the text `parseJsonBody` read last has a `\u` escape (decoding is synchronous). */
-let lastTextHasEscapes = true;
-
-/** The body as a JSON object, or the error it deserves. */
-function parseJsonBody(body: Uint8Array, limits: DecodeLimits): Record<string, unknown> | HookError {
+/** The body as JSON text (valid UTF-8, no BOM, not nested too deep), or the error it deserves. */
+function jsonBodyText(body: Uint8Array, limits: DecodeLimits): string | HookError {
   if (body.byteLength === 0) return new HookError('malformed_json', 'the request body is empty');
-  let text = (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('utf8');
+  let text = asBuffer(body).toString('utf8');
   // Protobuf JSON must be valid UTF-8: toString replaces broken sequences with U+FFFD, so only
   // text that has one needs the full check.
   if (text.indexOf('\ufffd') !== -1 && !isUtf8(body)) return new HookError('malformed_json', 'the request body is not valid JSON', 'invalid UTF-8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 byte order mark is not part of the JSON
-  lastTextHasEscapes = text.indexOf('\\u') !== -1;
   if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) {
     return new HookError(
       'malformed_json',
       `the request body nests deeper than ${limits.maxJsonDepth} levels`,
     );
   }
+  return text;
+}
+
+/** The text parsed as a JSON object, or the error it deserves. */
+function parseJsonObject(text: string): Record<string, unknown> | HookError {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { HookError } from '../../core/hook-error.js';
+import { asBuffer } from '../../core/as-buffer.js';
 import type { DecodedPayload } from '../../event/pending-message-event.js';
 import type { PendingMessage, RequestInfo } from '../../event/message-schema.js';
 import {
@@ -489,7 +490,7 @@ export function compileBinaryDecoder(
 
   return function decodeProtobuf(body: Uint8Array): DecodedPayload | HookError {
     buf = body;
-    text = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    text = asBuffer(body);
     pos = 0;
     len = body.length;
     depth = 0;
