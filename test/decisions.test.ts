@@ -57,6 +57,25 @@ describe('decisions reach Stream exactly once', () => {
   });
 });
 
+describe('reasons', () => {
+  it('reasons that change per message (more than the 64 kept per action) are each answered, and replayed to retries', async () => {
+    const s = await server({}, (hooks) => hooks.on('PassOnPendingMessage', (e) => decide.delete(`blocked: ${e.message.text}`)));
+    const sent: { id: string; body: string; webhookId: string }[] = [];
+    for (let i = 0; i < 80; i++) {
+      const m = pending(`word-${i}`);
+      const webhookId = `reasons-${counter}-${i}`;
+      sent.push({ ...m, webhookId });
+      expect(await json(await postSigned(passOn(s), m.body, { webhookId }))).toEqual({ action: 'delete', reason: `blocked: word-${i}`, timed_out: false });
+    }
+    for (const i of [0, 63, 64, 79]) {
+      const retry = await postSigned(passOn(s), sent[i]!.body, { webhookId: sent[i]!.webhookId, attempt: 2 });
+      expect(await json(retry)).toEqual({ action: 'delete', reason: `blocked: word-${i}`, timed_out: false });
+      expect(mock.commitCount(sent[i]!.id)).toBe(1);
+    }
+    expect(sent.every((m) => mock.stateOf(m.id) === 'deleted')).toBe(true);
+  });
+});
+
 describe('the time budget', () => {
   it('a handler that sleeps past its deadline: answered before timeoutMs with the fallback, applied once, late result dropped', async () => {
     let sawAbort: unknown;

@@ -77,13 +77,33 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const noHandlerOutcome = fallbackFor('no_handler', false);
   const deletedOutcome: Outcome = Object.freeze({ action: 'delete', timedOut: false });
   const plainOutcomes = new Map<string, Outcome>(['commit', 'delete', 'keep_pending'].map((a) => [a, Object.freeze({ action: a as DecisionAction, timedOut: false })]));
-  // With the in-process store, records of the shared outcomes are shared too: nothing is
-  // allocated per remembered callback. Other stores get a record of their own each time.
-  const appliedRecords = options.shareRecords
-    ? new Map<Outcome, DedupeRecord>(
-        [...plainOutcomes.values(), timeoutOutcome, errorOutcome, shutdownOutcome, noHandlerOutcome].map((outcome) => [outcome, Object.freeze({ outcome, applied: true })]),
-      )
-    : undefined;
+  // With the in-process store, records (and answers) of the shared outcomes are shared too:
+  // nothing is allocated per remembered callback. Other stores get a record of their own each time.
+  const appliedRecords = new Map<Outcome, DedupeRecord>();
+  const decidedResults = new Map<DedupeRecord, PassOnResult>();
+  function share(outcome: Outcome): Outcome {
+    if (options.shareRecords) {
+      const record: DedupeRecord = Object.freeze({ outcome, applied: true });
+      appliedRecords.set(outcome, record);
+      decidedResults.set(record, Object.freeze({ kind: 'decided', outcome }));
+    }
+    return outcome;
+  }
+  for (const outcome of [...plainOutcomes.values(), timeoutOutcome, errorOutcome, shutdownOutcome, noHandlerOutcome]) share(outcome);
+  // Handler reasons are usually a few constants ("spam", "blocklist"): the first ones met are
+  // kept per action, up to a cap, so a reason that changes per message never grows memory.
+  const reasonOutcomes = new Map<string, Map<string, Outcome>>(['commit', 'delete', 'keep_pending'].map((a) => [a, new Map()]));
+  const reasonOutcomesCap = 64;
+
+  function outcomeWithReason(action: DecisionAction, reason: string): Outcome {
+    const known = reasonOutcomes.get(action)!;
+    const outcome = known.get(reason);
+    if (outcome !== undefined) return outcome;
+    if (known.size >= reasonOutcomesCap) return { action, reason, timedOut: false };
+    const shared = share(Object.freeze({ action, reason, timedOut: false }));
+    known.set(reason, shared);
+    return shared;
+  }
 
   /** Decisions in progress by dedupe key: concurrent duplicates share them. */
   const inflight = new Map<string, Promise<DedupeRecord>>();
@@ -107,7 +127,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       logger.error({ returned: decision }, 'handler returned no decision; fallback applied');
       return errorOutcome;
     }
-    return decision.reason === undefined ? plainOutcomes.get(decision.action)! : { action: decision.action, reason: String(decision.reason), timedOut: false };
+    return decision.reason === undefined ? plainOutcomes.get(decision.action)! : outcomeWithReason(decision.action, String(decision.reason));
   }
   const toDeletedOutcome = (): Outcome => deletedOutcome;
 
@@ -154,7 +174,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   function remember(event: PendingMessageEvent, receivedAt: number, key: string | undefined, outcome: Outcome, replayed: boolean, report: ApplyReport): DedupeRecord | Promise<DedupeRecord> {
     const applied = report.status !== 'failed';
-    const record: DedupeRecord = (applied && appliedRecords?.get(outcome)) || { outcome, applied };
+    const record: DedupeRecord = (applied && appliedRecords.get(outcome)) || { outcome, applied };
     const storing = key === undefined ? undefined : dedupe.set(key, record);
     if (storing) {
       return storing.then(() => {
@@ -187,8 +207,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     // already_done says why (not pending any more, or gone: deleted or expired before the decision).
     else logger.info(report.status === 'already_done' ? { ...line, detail: report.detail } : line, 'decision');
   }
-
-  const decidedResults = new Map<DedupeRecord, PassOnResult>([...(appliedRecords?.values() ?? [])].map((record) => [record, Object.freeze({ kind: 'decided', outcome: record.outcome })]));
 
   function asResult(record: DedupeRecord): PassOnResult {
     if (timing === 'ack-first') return accepted;
