@@ -914,6 +914,16 @@ describe('compiled JSON reader ≡ payloadFromRequest(fromJson(...))', () => {
         comparison.jsonText(`attachment ${levels} / ${limit}`, inAttachment(`${'['.repeat(levels)}null${']'.repeat(levels)}`), limits);
       }
     }
+    // Around the bracket count under which Struct values are not walked (48: the text alone
+    // proves they fit the recursion limit), with and without a `__proto__` key on the way.
+    for (let levels = 40; levels <= 60; levels++) {
+      comparison.jsonText(`shallow arrays ${levels}`, inMessage(`${'['.repeat(levels)}1${']'.repeat(levels)}`));
+      comparison.jsonText(`shallow objects ${levels}`, inMessage(`${'{"b":'.repeat(levels)}1${'}'.repeat(levels)}`));
+      comparison.jsonText(`shallow __proto__ ${levels}`, inMessage(`${'{"__proto__":'.repeat(levels)}{"x":1}${'}'.repeat(levels)}`));
+    }
+    comparison.jsonText('__proto__ in a custom field', '{"message":{"id":"m","text":"t","custom":{"__proto__":{"polluted":1},"text":"shadow","k":[1]}}}');
+    comparison.jsonText('custom keys naming typed fields', '{"message":{"id":"m","text":"t","custom":{"text":"shadow","html":null,"k":[1]},"user":{"id":"u","custom":{"id":"x","name":"n"}}}}');
+    comparison.jsonText('escaped __proto__ key', '{"message":{"id":"m","custom":{"\\u005f_proto__":{"polluted":1},"k":2}}}');
     for (const limit of [1, 2, 3, 4, 5, 6]) {
       comparison.jsonText(`small limit ${limit}`, '{"message":{"id":"m","custom":{"a":[{"b":1}]}},"metadata":{"k":"v"}}', { maxJsonDepth: limit });
     }

@@ -28,18 +28,26 @@ export function jsonNestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolea
 }
 
 /**
- * The same answer as `jsonNestsDeeperThan`, cheaper for ordinary bodies: text with at most
- * `maxDepth` `{` and `[` characters in all cannot nest deeper, and counting them takes one native
- * `indexOf` per bracket instead of a walk over every string. Only text with more brackets than
- * that (large or hostile bodies) gets the full scan.
+ * The number of `{` and `[` characters in the text, counted up to `cap + 1` (so a result above
+ * `cap` means "more than cap"). One native `indexOf` per bracket: no walk over the strings.
  */
-export function jsonTextNestsDeeperThan(text: string, bytes: Uint8Array, maxDepth: number): boolean {
+export function jsonBracketCount(text: string, cap: number): number {
   let brackets = 0;
   for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) {
-    if (++brackets > maxDepth) return jsonNestsDeeperThan(bytes, maxDepth);
+    if (++brackets > cap) return brackets;
   }
   for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) {
-    if (++brackets > maxDepth) return jsonNestsDeeperThan(bytes, maxDepth);
+    if (++brackets > cap) return brackets;
   }
-  return false;
+  return brackets;
+}
+
+/**
+ * The same answer as `jsonNestsDeeperThan`, cheaper for ordinary bodies: text with at most
+ * `maxDepth` `{` and `[` characters in all cannot nest deeper (`brackets`, when the caller has
+ * counted them already). Only text with more brackets than that (large or hostile bodies) gets
+ * the full scan.
+ */
+export function jsonTextNestsDeeperThan(text: string, bytes: Uint8Array, maxDepth: number, brackets = jsonBracketCount(text, maxDepth)): boolean {
+  return brackets > maxDepth && jsonNestsDeeperThan(bytes, maxDepth);
 }

@@ -94,6 +94,12 @@ function isStringValue(value: unknown): value is string {
 /** False when the JSON text had no `\u` escape, the only way to a lone surrogate. */
 let mayHaveLoneSurrogates = true;
 
+/**
+ * False when no Struct in the text can nest past the recursion limit or hold a `__proto__` key
+ * (the caller knows from the text): Struct values, always valid JSON values, then need no walk.
+ */
+let structsNeedWalk = true;
+
 /** The error of an invalid string value; `where` is built only then, not on the hot path. */
 function badString(value: unknown, where: string): never {
   return malformed(`${where}: ${typeof value === 'string' ? 'invalid UTF8' : `expected string, got ${describe(value)}`}`);
@@ -141,7 +147,8 @@ function readMessage(plan: MessagePlan, json: JsonRecord, depth: number): Record
   const values = collectFields(plan, json);
   const out = new plan.Output();
   let custom: JsonRecord | undefined;
-  let customShadowsTyped = false;
+  /** Whether a key of `custom` names a typed field; undefined when not looked at. */
+  let customShadowsTyped: boolean | undefined;
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i]!;
     const value = values[i];
@@ -178,16 +185,18 @@ function readMessage(plan: MessagePlan, json: JsonRecord, depth: number): Record
       case kindStruct: {
         if (!isObject(value)) malformed(`cannot decode google.protobuf.Struct from JSON ${describe(value)}`);
         if (depth + 1 > limit) malformed(`cannot decode google.protobuf.Struct from JSON: maximum recursion depth of ${limit} reached`);
+        custom = value;
+        if (!structsNeedWalk) break;
         // checkStruct, noting keys that name a typed field on the way.
         const typed = plan.typedNames;
         let hasProto = false;
+        customShadowsTyped = false;
         for (const key of Object.keys(value)) {
           if (key === '__proto__') hasProto = true;
           else if (typed.has(key)) customShadowsTyped = true;
           checkValue(value[key], depth + 2);
         }
         if (hasProto) delete value['__proto__'];
-        custom = value;
         break;
       }
       case kindStringMap:
@@ -196,13 +205,15 @@ function readMessage(plan: MessagePlan, json: JsonRecord, depth: number): Record
     }
   }
   if (custom !== undefined) {
-    if (!customShadowsTyped) {
+    if (customShadowsTyped === false) {
       // Same as the loop below when no key is dropped (`__proto__` is gone already).
       Object.assign(out, custom);
     } else {
       const typed = plan.typedNames;
-      for (const key of Object.keys(custom)) {
-        if (!typed.has(key)) out[key] = custom[key];
+      if (inheritedKeys) {
+        for (const key of Object.keys(custom)) if (!typed.has(key)) out[key] = custom[key];
+      } else {
+        for (const key in custom) if (!typed.has(key)) out[key] = custom[key];
       }
     }
   }
@@ -215,7 +226,7 @@ function readStringMap(value: unknown, where: string): Record<string, string> {
   if (!isObject(value)) malformed(`${where}: expected object, got ${describe(value)}`);
   let hasProto = false;
   for (const key of Object.keys(value)) {
-    if (!wellFormed(key)) malformed(`${where}: invalid map key: invalid UTF8`);
+    if (mayHaveLoneSurrogates && !wellFormed(key)) malformed(`${where}: invalid map key: invalid UTF8`);
     const entry = value[key];
     if (entry === null) malformed(`${where}: map value must not be null`);
     if (!isStringValue(entry)) badString(entry, `${where}: map entry ${JSON.stringify(key)}`);
@@ -239,7 +250,7 @@ function describe(value: unknown): string {
 export function compileJsonReader(
   plan: RequestPlan,
   recursionLimit: number,
-): (json: Record<string, unknown>, textHasEscapes?: boolean) => DecodedPayload | HookError {
+): (json: Record<string, unknown>, textHasEscapes?: boolean, structsMayNeedWalk?: boolean) => DecodedPayload | HookError {
   const request = plan.request;
   const messageField = plan.messageField;
   const metadataField = plan.metadataField;
@@ -248,9 +259,10 @@ export function compileJsonReader(
   const failure = `the request body is not a valid ${plan.typeName} in protobuf JSON`;
   const metadataName = `${plan.typeName}.${metadataField.name}`;
 
-  return function readRequest(json: Record<string, unknown>, textHasEscapes = true): DecodedPayload | HookError {
+  return function readRequest(json: Record<string, unknown>, textHasEscapes = true, structsMayNeedWalk = true): DecodedPayload | HookError {
     limit = recursionLimit;
     mayHaveLoneSurrogates = textHasEscapes;
+    structsNeedWalk = structsMayNeedWalk || textHasEscapes;
     let message: Record<string, unknown> | undefined;
     let metadata: Record<string, string>;
     let requestInfo: Record<string, unknown> | undefined;
