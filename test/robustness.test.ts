@@ -153,6 +153,50 @@ describe('createServer answers callbacks in front of fastify (fast path)', () =>
   });
 });
 
+describe('answers written by the node listener', () => {
+  it('carry exactly one Content-Length equal to the body bytes, never chunked: shared answers, errors, non-ASCII reasons, Connect', async () => {
+    const hooks = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger: pino({ level: 'silent' }), connect: {} });
+    hooks.on('PassOnPendingMessage', (e) => (e.message.text === 'commit' ? decide.commit() : decide.delete(`blocked ✋ ${e.message.text}`)));
+    const app = await createServer(hooks);
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const { request } = await import('node:http');
+    const exchange = (path: string, body: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; raw: string[]; body: Buffer }>((resolve, reject) => {
+        const req = request(`${url}${path}`, { method: 'POST', headers: { 'x-api-key': appKey, 'x-signature': sign(appSecret, body), ...headers } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, raw: res.rawHeaders, body: Buffer.concat(chunks) }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const check = (answer: { raw: string[]; body: Buffer }) => {
+      const names = answer.raw.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase());
+      expect(names.filter((name) => name === 'content-length')).toHaveLength(1);
+      expect(names).not.toContain('transfer-encoding');
+      expect(Number(answer.raw[answer.raw.findIndex((name) => name.toLowerCase() === 'content-length') + 1])).toBe(answer.body.length);
+    };
+    try {
+      const json = { 'content-type': 'application/json' };
+      for (const text of ['commit', 'commit', 'ünïcode', 'ünïcode']) {
+        const answer = await exchange('/PassOnPendingMessage', pendingBody({ text }), json);
+        expect(answer.status).toBe(200);
+        check(answer);
+        expect(JSON.parse(answer.body.toString())).toMatchObject({ action: text === 'commit' ? 'commit' : 'delete' });
+      }
+      const refused = await exchange('/PassOnPendingMessage', '{"message":', json);
+      expect(refused.status).toBe(400);
+      check(refused);
+      const connect = await exchange('/connect/pendingmessage.v1.PendingMessageService/PassOnPendingMessage', JSON.stringify({ message: { id: 'c1', text: 'commit' } }), json);
+      expect(connect.status).toBe(200);
+      check(connect);
+      expect(JSON.parse(connect.body.toString())).toMatchObject({ action: 'ACTION_COMMIT' });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('createNodeListener on plain node:http', () => {
   it('serves the same contract', async () => {
     const hooks = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger: pino({ level: 'silent' }), bodyLimit: 4096 });

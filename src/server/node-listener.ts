@@ -114,11 +114,25 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
 
 const empty = Buffer.alloc(0);
 
-/** Headers are set, not written: `end` then adds Content-Length (writeHead would fix chunked). */
+/**
+ * The status line's headers of an answer as node's raw `[name, value, …]` list, with
+ * Content-Length. Shared (frozen) answers, the common ones, keep theirs: written as is.
+ */
+const rawHeadersOf = new WeakMap<NeutralResponse, string[]>();
+
+function rawHeaders(answer: NeutralResponse): string[] {
+  let raw = rawHeadersOf.get(answer);
+  if (raw !== undefined) return raw;
+  raw = [];
+  const { headers } = answer;
+  for (const name in headers) raw.push(name, headers[name]!);
+  if (headers['content-length'] === undefined) raw.push('content-length', String(Buffer.byteLength(answer.body)));
+  if (Object.isFrozen(answer)) rawHeadersOf.set(answer, raw);
+  return raw;
+}
+
 function write(response: ServerResponse, answer: NeutralResponse): void {
   if (response.headersSent || response.destroyed) return;
-  response.statusCode = answer.status;
-  const { headers } = answer;
-  for (const name in headers) response.setHeader(name, headers[name]!);
+  response.writeHead(answer.status, rawHeaders(answer));
   response.end(answer.body);
 }
