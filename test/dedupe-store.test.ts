@@ -86,6 +86,16 @@ describe('memory dedupe store', () => {
     expect(store.get('after-ttl-255')).toBe(commit);
   });
 
+  it('two stores used in turn keep their own keys (the fingerprint of the last key is shared state)', () => {
+    const a = createMemoryDedupeStore();
+    const b = createMemoryDedupeStore();
+    expect(a.get('x')).toBeUndefined();
+    expect(b.get('y')).toBeUndefined();
+    a.set('x', commit);
+    b.set('y', remove);
+    expect([a.get('x'), a.get('y'), b.get('y'), b.get('x')]).toEqual([commit, undefined, remove, undefined]);
+  });
+
   it('close() forgets everything', () => {
     const store = createMemoryDedupeStore();
     store.set('w', commit);

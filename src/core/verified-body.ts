@@ -71,8 +71,21 @@ export function createEvent(
     attempt: attemptOf(attemptHeader),
     apiKey: app.apiKey,
     transport,
-    receivedAt: Date.now() - (performance.now() - request.receivedAt),
+    receivedAt: wallClockAt(request.receivedAt),
   };
+}
+
+// Epoch time minus performance.now(), read again at most once a second (the two clocks drift).
+let wallOffset = Date.now() - performance.now();
+let wallOffsetAt = performance.now();
+
+/** The epoch time (ms) of a `performance.now()` instant, without reading both clocks per callback. */
+function wallClockAt(instant: number): number {
+  if (instant - wallOffsetAt > 1000 || instant < wallOffsetAt - 1000) {
+    wallOffsetAt = performance.now();
+    wallOffset = Date.now() - wallOffsetAt;
+  }
+  return instant + wallOffset;
 }
 
 /** `X-Webhook-Attempt` counts 1, 2, …; anything else (absent, garbage, zero or negative) is 1. */

@@ -64,6 +64,8 @@ export class FingerprintTable {
 let fa = 0;
 let fb = 0;
 let fc = 1;
+/** The key fa, fb, fc belong to: a callback's set follows its get, and is not hashed again. */
+let fingerprinted: string | undefined;
 
 const randomSeed = () => (Math.random() * 0x1_0000_0000) >>> 0;
 const seedA = randomSeed();
@@ -82,6 +84,8 @@ function fmix(h: number): number {
  * two at a time, each a murmur3-style round with its own seed and constants.
  */
 export function fingerprint(key: string): void {
+  if (key === fingerprinted) return;
+  fingerprinted = key;
   let a = seedA;
   let b = seedB;
   let c = seedC;
