@@ -8,7 +8,7 @@ import {
   type PendingMessageRequest,
 } from '../../gen/pendingmessage/v1/pending_message_pb.js';
 import type { DecodeLimits } from '../codec.js';
-import { jsonBracketCount, jsonTextNestsDeeperThan } from '../json-depth.js';
+import { jsonTextNestsDeeperThan } from '../json-depth.js';
 import { compileFastTwirpDecoders } from './fast-decode.js';
 import { pendingMessageFromProto, requestInfoFromProto } from './message-convert.js';
 
@@ -28,12 +28,6 @@ import { pendingMessageFromProto, requestInfoFromProto } from './message-convert
  * Struct costs two (Struct or ListValue, then Value).
  */
 export const protobufRecursionLimit = 100;
-
-/**
- * JSON text with at most this many `{` and `[` cannot reach the recursion limit: the request,
- * the message and each JSON level inside a Struct count at most two each.
- */
-const shallowBrackets = (protobufRecursionLimit - 4) >> 1;
 
 const binaryReadOptions = { readUnknownFields: false, recursionLimit: protobufRecursionLimit };
 // protobuf-es counts messages, Structs and Values for JSON too; 100 is also its default.
@@ -78,17 +72,13 @@ export function decodeTwirpProtobufWithProtobufEs(body: Uint8Array): DecodedPayl
 export function decodeTwirpJson(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
   const text = jsonBodyText(body);
   if (text instanceof HookError) return text;
-  const brackets = jsonBracketCount(text, limits.maxJsonDepth);
-  if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth, brackets)) return tooDeep(limits);
+  if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) return tooDeep(limits);
   const json = parseJsonObject(text);
   if (json instanceof HookError) return json;
   if (fastJson === undefined) return requestFromJsonWithProtobufEs(json);
   // A lone surrogate can only come from a `\u` escape (the text is valid UTF-8): without one,
-  // the reader can skip checking every string for them. With few brackets Structs cannot nest
-  // past the recursion limit, and without the text "__proto__" no key needs dropping: then
-  // Struct values need no walk at all.
-  const escapes = text.indexOf('\\u') !== -1;
-  return fastJson(json, escapes, escapes || brackets > shallowBrackets || text.indexOf('__proto__') !== -1);
+  // the reader can skip checking every string for them.
+  return fastJson(json, hasUnicodeEscape(text));
 }
 
 /** {@link decodeTwirpJson} through protobuf-es: the reference the fast reader matches. */
@@ -109,6 +99,15 @@ function jsonBodyText(body: Uint8Array): string | HookError {
   // text that has one needs the full check.
   if (text.indexOf('\ufffd') !== -1 && !isUtf8(body)) return new HookError('malformed_json', 'the request body is not valid JSON', 'invalid UTF-8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a UTF-8 byte order mark is not part of the JSON
+}
+
+/** True when the JSON text has a `\\u` escape (a backslash that is itself escaped does not count). */
+function hasUnicodeEscape(text: string): boolean {
+  // Backslashes are rare in JSON text: one native search per backslash.
+  for (let i = text.indexOf('\\'); i !== -1; i = text.indexOf('\\', i + 2)) {
+    if (text.charCodeAt(i + 1) === 0x75 /* u */) return true;
+  }
+  return false;
 }
 
 function tooDeep(limits: DecodeLimits): HookError {

@@ -94,11 +94,6 @@ function isStringValue(value: unknown): value is string {
 /** False when the JSON text had no `\u` escape, the only way to a lone surrogate. */
 let mayHaveLoneSurrogates = true;
 
-/**
- * False when no Struct in the text can nest past the recursion limit or hold a `__proto__` key
- * (the caller knows from the text): Struct values, always valid JSON values, then need no walk.
- */
-let structsNeedWalk = true;
 
 /** The error of an invalid string value; `where` is built only then, not on the hot path. */
 function badString(value: unknown, where: string): never {
@@ -140,6 +135,28 @@ function collectFields(plan: MessagePlan, json: JsonRecord): unknown[] {
   return values;
 }
 
+/**
+ * Flattens a message's Struct field (at `depth`) into its output, after the typed fields: keys
+ * naming a typed field and `__proto__` are skipped, and every value is checked on the way as
+ * checkStruct would (nesting, `__proto__` keys dropped inside).
+ */
+function flattenCustom(out: JsonRecord, custom: JsonRecord, depth: number, typed: Set<string>): void {
+  const valueDepth = depth + 2;
+  if (valueDepth > limit && (inheritedKeys ? Object.keys(custom).length > 0 : hasEnumerableKeys(custom))) {
+    malformed(`cannot decode google.protobuf.Value from JSON: maximum recursion depth of ${limit} reached`);
+  }
+  if (inheritedKeys) {
+    for (const key of Object.keys(custom)) flattenEntry(out, key, custom[key], valueDepth, typed);
+  } else {
+    for (const key in custom) flattenEntry(out, key, custom[key], valueDepth, typed);
+  }
+}
+
+function flattenEntry(out: JsonRecord, key: string, value: unknown, depth: number, typed: Set<string>): void {
+  if (typeof value === 'object' && value !== null) checkValue(value, depth);
+  if (key !== '__proto__' && !typed.has(key)) out[key] = value;
+}
+
 /** A message object at `depth` in the REST shape (see `message-convert.ts`). */
 function readMessage(plan: MessagePlan, json: JsonRecord, depth: number): Record<string, unknown> {
   if (depth > limit) malformed(`cannot decode ${plan.typeName} from JSON: maximum recursion depth of ${limit} reached`);
@@ -147,8 +164,6 @@ function readMessage(plan: MessagePlan, json: JsonRecord, depth: number): Record
   const values = collectFields(plan, json);
   const out = new plan.Output();
   let custom: JsonRecord | undefined;
-  /** Whether a key of `custom` names a typed field; undefined when not looked at. */
-  let customShadowsTyped: boolean | undefined;
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i]!;
     const value = values[i];
@@ -182,42 +197,126 @@ function readMessage(plan: MessagePlan, json: JsonRecord, depth: number): Record
         if (items.length > 0) out[field.name] = items;
         break;
       }
-      case kindStruct: {
+      case kindStruct:
         if (!isObject(value)) malformed(`cannot decode google.protobuf.Struct from JSON ${describe(value)}`);
         if (depth + 1 > limit) malformed(`cannot decode google.protobuf.Struct from JSON: maximum recursion depth of ${limit} reached`);
         custom = value;
-        if (!structsNeedWalk) break;
-        // checkStruct, noting keys that name a typed field on the way.
-        const typed = plan.typedNames;
-        let hasProto = false;
-        customShadowsTyped = false;
-        for (const key of Object.keys(value)) {
-          if (key === '__proto__') hasProto = true;
-          else if (typed.has(key)) customShadowsTyped = true;
-          checkValue(value[key], depth + 2);
-        }
-        if (hasProto) delete value['__proto__'];
         break;
-      }
       case kindStringMap:
         // Only on the request: read there.
         break;
     }
   }
-  if (custom !== undefined) {
-    if (customShadowsTyped === false) {
-      // Same as the loop below when no key is dropped (`__proto__` is gone already).
-      Object.assign(out, custom);
-    } else {
-      const typed = plan.typedNames;
-      if (inheritedKeys) {
-        for (const key of Object.keys(custom)) if (!typed.has(key)) out[key] = custom[key];
-      } else {
-        for (const key in custom) if (!typed.has(key)) out[key] = custom[key];
-      }
-    }
-  }
+  if (custom !== undefined) flattenCustom(out, custom, depth, plan.typedNames);
   return out;
+}
+
+type MessageReader = (json: JsonRecord, depth: number) => Record<string, unknown>;
+
+/** What generated readers call: the module's checks, with its per-call state. */
+const runtime = {
+  malformed,
+  badString,
+  isStringValue,
+  isObject,
+  describe,
+  flattenCustom,
+  limit: () => limit,
+};
+
+/**
+ * `readMessage` unrolled per message plan into straight-line JavaScript (one `new Function` at
+ * load): each field read by its two names as constant keys, checked and stored in declaration
+ * order, with the same results and errors, and no per-message array of values or walk over
+ * the keys. Undefined when code generation is disallowed; `readMessage` then reads.
+ *
+ * Fields are read with `json[name]`, which also sees inherited properties: generated readers are
+ * used only while `Object.prototype` has no enumerable keys (and no field is named like one of
+ * its built-in properties).
+ */
+function generateReaders(roots: readonly MessagePlan[]): Map<MessagePlan, MessageReader> | undefined {
+  const plans: MessagePlan[] = [];
+  const visit = (plan: MessagePlan) => {
+    if (plans.includes(plan)) return;
+    plans.push(plan);
+    for (const field of plan.fields) if (field.message && (field.kind === kindMessage || field.kind === kindMessageList)) visit(field.message);
+  };
+  roots.forEach(visit);
+  if (plans.some((plan) => plan.fields.some((field) => field.name in Object.prototype || field.jsonName in Object.prototype))) return undefined;
+  const q = (value: unknown) => JSON.stringify(value);
+  const lines: string[] = ['const rt = runtime;'];
+  plans.forEach((plan, k) => {
+    lines.push(`const O${k} = outputs[${k}], T${k} = typed[${k}];`);
+    lines.push(`function read${k}(json, depth) {`);
+    lines.push(`if (depth > rt.limit()) rt.malformed(${q(`cannot decode ${plan.typeName} from JSON: maximum recursion depth of `)} + rt.limit() + ' reached');`);
+    plan.fields.forEach((field, i) => {
+      lines.push(`let v${i} = json[${q(field.name)}];`);
+      if (field.jsonName !== field.name) {
+        lines.push(
+          `const w${i} = json[${q(field.jsonName)}];`,
+          `if (w${i} !== undefined) { if (v${i} !== undefined) rt.malformed(${q(`${plan.typeName}.${field.name}: set multiple times`)}); v${i} = w${i}; }`,
+        );
+      }
+    });
+    lines.push(`const out = new O${k}();`, 'let custom;');
+    plan.fields.forEach((field, i) => {
+      const v = `v${i}`;
+      const key = q(field.name);
+      const where = `${plan.typeName}.${field.name}`;
+      const unset = field.implicit && field.zero !== undefined ? `out[${key}] = ${q(field.zero)};` : '';
+      lines.push(`if (${v} === undefined || ${v} === null) { ${unset} } else {`);
+      switch (field.kind) {
+        case kindString:
+          lines.push(`if (!rt.isStringValue(${v})) rt.badString(${v}, ${q(where)});`, `out[${key}] = ${v};`);
+          break;
+        case kindBool:
+          lines.push(`if (typeof ${v} !== 'boolean') rt.malformed(${q(`${where}: expected bool, got `)} + rt.describe(${v}));`, `out[${key}] = ${v};`);
+          break;
+        case kindMessage:
+          lines.push(
+            `if (!rt.isObject(${v})) rt.malformed(${q(`cannot decode ${field.message!.typeName} from JSON: `)} + rt.describe(${v}));`,
+            `out[${key}] = read${plans.indexOf(field.message!)}(${v}, depth + 1);`,
+          );
+          break;
+        case kindMessageList:
+          lines.push(
+            `if (!Array.isArray(${v})) rt.malformed(${q(`${where}: expected Array, got `)} + rt.describe(${v}));`,
+            `const items = new Array(${v}.length);`,
+            `for (let j = 0; j < ${v}.length; j++) {`,
+            `const item = ${v}[j];`,
+            `if (item === null) rt.malformed(${q(`${where}: list item must not be null`)});`,
+            `if (!rt.isObject(item)) rt.malformed(${q(`cannot decode ${field.message!.typeName} from JSON: `)} + rt.describe(item));`,
+            `items[j] = read${plans.indexOf(field.message!)}(item, depth + 1);`,
+            '}',
+            `if (items.length > 0) out[${key}] = items;`,
+          );
+          break;
+        case kindStruct:
+          lines.push(
+            `if (!rt.isObject(${v})) rt.malformed('cannot decode google.protobuf.Struct from JSON ' + rt.describe(${v}));`,
+            `if (depth + 1 > rt.limit()) rt.malformed('cannot decode google.protobuf.Struct from JSON: maximum recursion depth of ' + rt.limit() + ' reached');`,
+            `custom = ${v};`,
+          );
+          break;
+        default:
+          return; // map<string, string> is read on the request only
+      }
+      lines.push('}');
+    });
+    lines.push(`if (custom !== undefined) rt.flattenCustom(out, custom, depth, T${k});`, 'return out;', '}');
+  });
+  lines.push(`return [${plans.map((_, k) => `read${k}`).join(', ')}];`);
+  let readers: MessageReader[];
+  try {
+    readers = new Function('runtime', 'outputs', 'typed', lines.join('\n'))(
+      runtime,
+      plans.map((plan) => plan.Output),
+      plans.map((plan) => plan.typedNames),
+    ) as MessageReader[];
+  } catch {
+    return undefined; // code generation disallowed (--disallow-code-generation-from-strings)
+  }
+  return new Map(plans.map((plan, k) => [plan, readers[k]!]));
 }
 
 /** `map<string, string>`: the parsed object itself, checked, without `__proto__`. */
@@ -250,7 +349,7 @@ function describe(value: unknown): string {
 export function compileJsonReader(
   plan: RequestPlan,
   recursionLimit: number,
-): (json: Record<string, unknown>, textHasEscapes?: boolean, structsMayNeedWalk?: boolean) => DecodedPayload | HookError {
+): (json: Record<string, unknown>, textHasEscapes?: boolean) => DecodedPayload | HookError {
   const request = plan.request;
   const messageField = plan.messageField;
   const metadataField = plan.metadataField;
@@ -258,11 +357,13 @@ export function compileJsonReader(
   const idName = plan.idField.name;
   const failure = `the request body is not a valid ${plan.typeName} in protobuf JSON`;
   const metadataName = `${plan.typeName}.${metadataField.name}`;
+  const generated = generateReaders([messageField.message!, requestInfoField.message!]);
+  const readMessageField = generated?.get(messageField.message!);
+  const readRequestInfoField = generated?.get(requestInfoField.message!);
 
-  return function readRequest(json: Record<string, unknown>, textHasEscapes = true, structsMayNeedWalk = true): DecodedPayload | HookError {
+  return function readRequest(json: Record<string, unknown>, textHasEscapes = true): DecodedPayload | HookError {
     limit = recursionLimit;
     mayHaveLoneSurrogates = textHasEscapes;
-    structsNeedWalk = structsMayNeedWalk || textHasEscapes;
     let message: Record<string, unknown> | undefined;
     let metadata: Record<string, string>;
     let requestInfo: Record<string, unknown> | undefined;
@@ -275,13 +376,13 @@ export function compileJsonReader(
       const rawMessage = values[messageField.index];
       if (rawMessage !== undefined && rawMessage !== null) {
         if (!isObject(rawMessage)) malformed(`cannot decode ${messageField.message!.typeName} from JSON: ${describe(rawMessage)}`);
-        message = readMessage(messageField.message!, rawMessage, 2);
+        message = readMessageField && !inheritedKeys ? readMessageField(rawMessage, 2) : readMessage(messageField.message!, rawMessage, 2);
       }
       metadata = readStringMap(values[metadataField.index], metadataName);
       const rawInfo = values[requestInfoField.index];
       if (rawInfo !== undefined && rawInfo !== null) {
         if (!isObject(rawInfo)) malformed(`cannot decode ${requestInfoField.message!.typeName} from JSON: ${describe(rawInfo)}`);
-        requestInfo = readMessage(requestInfoField.message!, rawInfo, 2);
+        requestInfo = readRequestInfoField && !inheritedKeys ? readRequestInfoField(rawInfo, 2) : readMessage(requestInfoField.message!, rawInfo, 2);
       }
     } catch (error) {
       if (error instanceof Malformed) return new HookError('malformed_json', failure, error.reason);

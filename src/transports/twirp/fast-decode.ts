@@ -18,10 +18,9 @@ export interface FastTwirpDecoders {
   /**
    * Reads a parsed `application/json` body (a JSON object, not an array); may reuse parts of it.
    * `textHasEscapes: false` says the JSON text had no `\u` escape, so no string can hold a lone
-   * surrogate and strings are not checked for them. `structsMayNeedWalk: false` says no Struct can
-   * nest past the recursion limit nor hold a `__proto__` key, so Struct values are not walked.
+   * surrogate and strings are not checked for them.
    */
-  readonly json: (json: Record<string, unknown>, textHasEscapes?: boolean, structsMayNeedWalk?: boolean) => DecodedPayload | HookError;
+  readonly json: (json: Record<string, unknown>, textHasEscapes?: boolean) => DecodedPayload | HookError;
 }
 
 export interface FastDecoderOptions {
