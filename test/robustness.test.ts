@@ -3,6 +3,8 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { Action, PendingMessageRequestSchema, PendingMessageResponseSchema } from '../src/gen/pendingmessage/v1/pending_message_pb.js';
 import { createNodeListener, createPendingHooks, createServer, decide, sign } from '../src/index.js';
 import { appKey, appSecret, pendingBody, postSigned } from './support/servers.js';
 
@@ -160,15 +162,16 @@ describe('answers written by the node listener', () => {
     const app = await createServer(hooks);
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const { request } = await import('node:http');
-    const exchange = (path: string, body: string, headers: Record<string, string>) =>
+    const exchange = (path: string, body: string, headers: Record<string, string>, encoding: BufferEncoding = 'utf8') =>
       new Promise<{ status: number; raw: string[]; body: Buffer }>((resolve, reject) => {
-        const req = request(`${url}${path}`, { method: 'POST', headers: { 'x-api-key': appKey, 'x-signature': sign(appSecret, body), ...headers } }, (res) => {
+        const bytes = Buffer.from(body, encoding);
+        const req = request(`${url}${path}`, { method: 'POST', headers: { 'x-api-key': appKey, 'x-signature': sign(appSecret, bytes), ...headers } }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () => resolve({ status: res.statusCode!, raw: res.rawHeaders, body: Buffer.concat(chunks) }));
         });
         req.on('error', reject);
-        req.end(body);
+        req.end(bytes);
       });
     const check = (answer: { raw: string[]; body: Buffer }) => {
       const names = answer.raw.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase());
@@ -187,6 +190,15 @@ describe('answers written by the node listener', () => {
       const refused = await exchange('/PassOnPendingMessage', '{"message":', json);
       expect(refused.status).toBe(400);
       check(refused);
+      // Byte bodies (Twirp) go out as latin1 text: every byte must arrive as it was, non-ASCII included.
+      const twirpPath = '/twirp/pendingmessage.v1.PendingMessageService/PassOnPendingMessage';
+      const twirpJson = await exchange(twirpPath, JSON.stringify({ message: { id: 't1', text: 'ünïcode' } }), json);
+      check(twirpJson);
+      expect(JSON.parse(twirpJson.body.toString('utf8'))).toMatchObject({ action: 'ACTION_DELETE', reason: 'blocked ✋ ünïcode' });
+      const request = create(PendingMessageRequestSchema, { message: { id: 't2', text: 'ünïcode 🙂' } });
+      const twirpProto = await exchange(twirpPath, Buffer.from(toBinary(PendingMessageRequestSchema, request)).toString('latin1'), { 'content-type': 'application/protobuf' }, 'latin1');
+      check(twirpProto);
+      expect(fromBinary(PendingMessageResponseSchema, twirpProto.body)).toMatchObject({ action: Action.DELETE, reason: 'blocked ✋ ünïcode 🙂' });
       const connect = await exchange('/connect/pendingmessage.v1.PendingMessageService/PassOnPendingMessage', JSON.stringify({ message: { id: 'c1', text: 'commit' } }), json);
       expect(connect.status).toBe(200);
       check(connect);

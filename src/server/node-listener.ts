@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CallbackRoute, PreflightMatch } from '../core/callback-pipeline.js';
+import { asBuffer } from '../core/as-buffer.js';
 import { HookError } from '../core/hook-error.js';
 import type { NeutralResponse } from '../core/neutral.js';
 import type { PendingHooks } from '../pending-hooks.js';
@@ -114,25 +115,47 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
 
 const empty = Buffer.alloc(0);
 
-/**
- * The status line's headers of an answer as node's raw `[name, value, …]` list, with
- * Content-Length. Shared (frozen) answers, the common ones, keep theirs: written as is.
- */
-const rawHeadersOf = new WeakMap<NeutralResponse, string[]>();
+/** An answer as node writes it fastest: raw headers with Content-Length, and the body as a string. */
+interface PreparedAnswer {
+  readonly headers: string[];
+  /** Text as is; bytes as a latin1 string (one char per byte). */
+  readonly body: string;
+  readonly encoding: 'utf8' | 'latin1';
+}
 
-function rawHeaders(answer: NeutralResponse): string[] {
-  let raw = rawHeadersOf.get(answer);
-  if (raw !== undefined) return raw;
-  raw = [];
-  const { headers } = answer;
-  for (const name in headers) raw.push(name, headers[name]!);
-  if (headers['content-length'] === undefined) raw.push('content-length', String(Buffer.byteLength(answer.body)));
-  if (Object.isFrozen(answer)) rawHeadersOf.set(answer, raw);
-  return raw;
+/** Shared (frozen) answers, the common ones, are prepared once. */
+const prepared = new WeakMap<NeutralResponse, PreparedAnswer>();
+
+/** Bodies up to this size are written as strings (larger bytes are written as they are). */
+const stringBodyMaxBytes = 64 * 1024;
+
+/*
+ * Why strings: node sends the head and a string body as one chunk; a byte body goes out as a
+ * second chunk of a writev, which cost ~10 µs more per Twirp answer under load.
+ */
+function prepare(answer: NeutralResponse): PreparedAnswer | undefined {
+  const known = prepared.get(answer);
+  if (known !== undefined) return known;
+  const { body } = answer;
+  if (typeof body !== 'string' && body.byteLength > stringBodyMaxBytes) return undefined;
+  const headers: string[] = [];
+  for (const name in answer.headers) headers.push(name, answer.headers[name]!);
+  if (answer.headers['content-length'] === undefined) headers.push('content-length', String(Buffer.byteLength(body)));
+  const result: PreparedAnswer =
+    typeof body === 'string' ? { headers, body, encoding: 'utf8' } : { headers, body: asBuffer(body).toString('latin1'), encoding: 'latin1' };
+  if (Object.isFrozen(answer)) prepared.set(answer, result);
+  return result;
 }
 
 function write(response: ServerResponse, answer: NeutralResponse): void {
   if (response.headersSent || response.destroyed) return;
-  response.writeHead(answer.status, rawHeaders(answer));
-  response.end(answer.body);
+  const ready = prepare(answer);
+  if (ready === undefined) {
+    response.statusCode = answer.status;
+    for (const name in answer.headers) response.setHeader(name, answer.headers[name]!);
+    response.end(answer.body);
+    return;
+  }
+  response.writeHead(answer.status, ready.headers);
+  response.end(ready.body, ready.encoding);
 }
