@@ -22,6 +22,9 @@ const charsetRegExp = /(?:^|;)\s*charset\s*=\s*(?:"([^"]*)"|([^\s;]*))\s*(?=;|$)
  */
 export function parseTwirpContentType(value: string | undefined): TwirpEncoding | undefined {
   if (value === undefined) return undefined;
+  // The exact values clients send: no regular expression (and no match array) per request.
+  if (value === twirpContentTypeJson) return 'json';
+  if (value === twirpContentTypeProtobuf) return 'protobuf';
   const match = contentTypeRegExp.exec(value);
   if (match === null) return undefined;
   const params = match[2];
