@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DedupeRecord } from '../src/decision/dedupe-store.js';
 import { fingerprint, FingerprintTable } from '../src/decision/fingerprint-table.js';
@@ -96,11 +98,37 @@ describe('memory dedupe store', () => {
     expect([a.get('x'), a.get('y'), b.get('y'), b.get('x')]).toEqual([commit, undefined, remove, undefined]);
   });
 
-  it('close() forgets everything', () => {
+  it('setting a key again replaces its own record (retries never grow memory), shared records stay shared', async () => {
+    const store = createMemoryDedupeStore({ maxEntries: 10 });
+    const firstGone = (() => {
+      const first = notApplied();
+      store.set('w', first);
+      return new WeakRef(first);
+    })();
+    for (let i = 0; i < 1000; i++) store.set('w', notApplied());
+    const last = notApplied();
+    store.set('w', last);
+    expect(store.get('w')).toBe(last);
+    store.set('other', commit);
+    store.set('w', commit); // its own record → the shared one
+    expect([store.get('w'), store.get('other')]).toEqual([commit, commit]);
+    store.set('w', last); // and back
+    expect([store.get('w'), store.get('other')]).toEqual([last, commit]);
+    // The first record is no longer referenced by the store.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(firstGone.deref()).toBeUndefined();
+  });
+
+  it('close() forgets everything; the store still works after', () => {
     const store = createMemoryDedupeStore();
     store.set('w', commit);
     void store.close?.();
     expect(store.get('w')).toBeUndefined();
+    store.set('w', remove);
+    expect(store.get('w')).toBe(remove);
   });
 
   it('refuses a TTL under 60 s and a size that is not a positive integer', () => {

@@ -14,7 +14,8 @@ export interface MemoryDedupeStoreOptions {
 /** One generation: fingerprints → index into its own list of records. */
 interface Generation {
   readonly table: FingerprintTable;
-  readonly records: DedupeRecord[];
+  /** Shared records once each; a record of its own (not frozen) per key, replaced when its key is set again. */
+  readonly records: (DedupeRecord | undefined)[];
   /** Index of each shared (frozen) record in `records`, so one is listed once per generation. */
   readonly shared: Map<DedupeRecord, number>;
   readonly startedAt: number;
@@ -24,8 +25,9 @@ interface Generation {
  * In-process dedupe store, enough for one server instance. Decisions are kept in two
  * generations: new ones go to the current generation, which becomes the previous one when it is
  * `ttlMs` old or holds `maxEntries`; the previous one is then dropped whole. So a decision is
- * remembered for at least `ttlMs` (at most twice that) unless more than `maxEntries` callbacks
- * arrive within `ttlMs`. Keys are kept as 96-bit fingerprints (`fingerprint-table.ts`): no string
+ * remembered for at least `ttlMs` unless more than `maxEntries` callbacks arrive within `ttlMs`
+ * (the age is checked once a generation holds 255 keys, and every 256 after: a quiet generation
+ * is kept longer, which is harmless). Tables are allocated on the first decision. Keys are kept as 96-bit fingerprints (`fingerprint-table.ts`): no string
  * is retained per callback and nothing is traced by the garbage collector.
  */
 export function createMemoryDedupeStore(options: MemoryDedupeStoreOptions = {}): DedupeStore {
@@ -35,7 +37,7 @@ export function createMemoryDedupeStore(options: MemoryDedupeStoreOptions = {}):
   if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('pending-hooks: dedupe maxEntries must be a positive integer');
 
   const generation = (): Generation => ({ table: new FingerprintTable(maxEntries), records: [], shared: new Map(), startedAt: performance.now() });
-  let current = generation();
+  let current: Generation | undefined;
   let previous: Generation | undefined;
 
   function lookup(gen: Generation | undefined): DedupeRecord | undefined {
@@ -54,24 +56,36 @@ export function createMemoryDedupeStore(options: MemoryDedupeStoreOptions = {}):
     return index;
   }
 
+  function due(gen: Generation): boolean {
+    const size = gen.table.size;
+    return size >= maxEntries || ((size & 255) === 255 && performance.now() - gen.startedAt >= ttl);
+  }
+
   return {
     get(key) {
       fingerprint(key);
       return lookup(current) ?? lookup(previous);
     },
     set(key, record) {
-      const size = current.table.size;
-      // The clock is read every 256 decisions: a quiet generation may outlive ttlMs (remembering longer is harmless).
-      if (size >= maxEntries || ((size & 255) === 255 && performance.now() - current.startedAt >= ttl)) {
+      if (current === undefined || due(current)) {
         previous = current;
         current = generation();
       }
       fingerprint(key);
+      const known = current.table.find();
+      if (known !== -1 && !Object.isFrozen(current.records[known])) {
+        // The key's own record (a retry updating it): replaced, so updates never grow the list.
+        if (!Object.isFrozen(record)) {
+          current.records[known] = record;
+          return;
+        }
+        current.records[known] = undefined;
+      }
       current.table.put(indexIn(current, record));
     },
     close() {
       previous = undefined;
-      current = generation();
+      current = undefined;
     },
   };
 }
