@@ -958,3 +958,48 @@ describe('timings', () => {
     measure('JSON, reference', (i) => referenceJson(jsonBodies[i & 63]!, defaultLimits));
   });
 });
+
+describe('without code generation (--disallow-code-generation-from-strings)', () => {
+  it('the Twirp JSON reader and the REST validator fall back and decode the same', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const src = fileURLToPath(new URL('../src/', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'ph-nocodegen-'));
+    const rest: string[] = [];
+    const twirp: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const payload = samplePayload(sampleMessage({}, `nocodegen:${i}`));
+      rest.push(JSON.stringify(payload));
+      const { created_at: createdAt, ...message } = payload.message;
+      twirp.push(JSON.stringify({ message: { ...message, createdAt, custom: { k: [1, { b: i }], text: 'shadowed' } }, metadata: { s: 't' }, request_info: payload.request_info }));
+    }
+    writeFileSync(join(dir, 'bodies.json'), JSON.stringify({ rest, twirp }));
+    const script = join(dir, 'decode.ts');
+    writeFileSync(
+      script,
+      `import { readFileSync } from 'node:fs';
+import { decodeTwirpJson } from ${JSON.stringify(`${src}transports/twirp/decode.ts`)};
+import { decodeRestBody } from ${JSON.stringify(`${src}transports/rest/decode.ts`)};
+const { rest, twirp } = JSON.parse(readFileSync(${JSON.stringify(join(dir, 'bodies.json'))}, 'utf8'));
+let generated = true;
+try { new Function('return 1'); } catch { generated = false; }
+const limits = { maxJsonDepth: 64 };
+const out = [generated, ...rest.map((b) => decodeRestBody(Buffer.from(b), limits)), ...twirp.map((b) => decodeTwirpJson(Buffer.from(b), limits))];
+process.stdout.write(JSON.stringify(out));
+`,
+    );
+    const run = (flags: string[]) => execFileSync(process.execPath, [...flags, '--import', 'tsx', script], { encoding: 'utf8' });
+    const without = JSON.parse(run(['--disallow-code-generation-from-strings'])) as unknown[];
+    const withCodegen = JSON.parse(run([])) as unknown[];
+    expect([without[0], withCodegen[0]]).toEqual([false, true]);
+    const restCount = 1 + 20;
+    // REST: the same values (zod's output copy lists the schema's keys first).
+    expect(without.slice(1, restCount)).toEqual(withCodegen.slice(1, restCount));
+    // Twirp JSON: the same values in the same key order.
+    expect(JSON.stringify(without.slice(restCount))).toBe(JSON.stringify(withCodegen.slice(restCount)));
+    expect(without.slice(1).every((payload) => typeof payload === 'object' && payload !== null && 'message' in payload)).toBe(true);
+  });
+});

@@ -94,7 +94,6 @@ function isStringValue(value: unknown): value is string {
 /** False when the JSON text had no `\u` escape, the only way to a lone surrogate. */
 let mayHaveLoneSurrogates = true;
 
-
 /** The error of an invalid string value; `where` is built only then, not on the hot path. */
 function badString(value: unknown, where: string): never {
   return malformed(`${where}: ${typeof value === 'string' ? 'invalid UTF8' : `expected string, got ${describe(value)}`}`);
@@ -232,7 +231,8 @@ const runtime = {
  *
  * Fields are read with `json[name]`, which also sees inherited properties: generated readers are
  * used only while `Object.prototype` has no enumerable keys (and no field is named like one of
- * its built-in properties).
+ * its built-in properties). A *non-enumerable* property added to `Object.prototype` under a
+ * field's name would be read as that field, as protobuf-es (the reference) reads it too.
  */
 function generateReaders(roots: readonly MessagePlan[]): Map<MessagePlan, MessageReader> | undefined {
   const plans: MessagePlan[] = [];
@@ -299,7 +299,7 @@ function generateReaders(roots: readonly MessagePlan[]): Map<MessagePlan, Messag
           );
           break;
         default:
-          return; // map<string, string> is read on the request only
+          break; // map<string, string> is read on the request only (compileRequestPlan refuses it elsewhere)
       }
       lines.push('}');
     });
@@ -313,8 +313,11 @@ function generateReaders(roots: readonly MessagePlan[]): Map<MessagePlan, Messag
       plans.map((plan) => plan.Output),
       plans.map((plan) => plan.typedNames),
     ) as MessageReader[];
-  } catch {
-    return undefined; // code generation disallowed (--disallow-code-generation-from-strings)
+  } catch (error) {
+    // Code generation disallowed (--disallow-code-generation-from-strings): readMessage reads.
+    // Anything else is a bug in the generator, and must not hide behind the slow path.
+    if (error instanceof EvalError) return undefined;
+    throw error;
   }
   return new Map(plans.map((plan, k) => [plan, readers[k]!]));
 }
