@@ -27,7 +27,7 @@ interface Generation {
  * `ttlMs` old or holds `maxEntries`; the previous one is then dropped whole. So a decision is
  * remembered for at least `ttlMs` unless more than `maxEntries` callbacks arrive within `ttlMs`
  * (the age is checked once a generation holds 255 keys, and every 256 after: a quiet generation
- * is kept longer, which is harmless). Tables are allocated on the first decision. Keys are kept as 96-bit fingerprints (`fingerprint-table.ts`): no string
+ * is kept longer, which is harmless). Keys are kept as 96-bit fingerprints (`fingerprint-table.ts`): no string
  * is retained per callback and nothing is traced by the garbage collector.
  */
 export function createMemoryDedupeStore(options: MemoryDedupeStoreOptions = {}): DedupeStore {
@@ -37,7 +37,8 @@ export function createMemoryDedupeStore(options: MemoryDedupeStoreOptions = {}):
   if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('pending-hooks: dedupe maxEntries must be a positive integer');
 
   const generation = (): Generation => ({ table: new FingerprintTable(maxEntries), records: [], shared: new Map(), startedAt: performance.now() });
-  let current: Generation | undefined;
+  // The first table is made now, not in the first callback's time budget; after close() on demand.
+  let current: Generation | undefined = generation();
   let previous: Generation | undefined;
 
   function lookup(gen: Generation | undefined): DedupeRecord | undefined {
