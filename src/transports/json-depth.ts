@@ -31,7 +31,7 @@ export function jsonNestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolea
  * The number of `{` and `[` characters in the text, counted up to `cap + 1` (so a result above
  * `cap` means "more than cap"). One native `indexOf` per bracket: no walk over the strings.
  */
-export function jsonBracketCount(text: string, cap: number): number {
+function jsonBracketCount(text: string, cap: number): number {
   let brackets = 0;
   for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) {
     if (++brackets > cap) return brackets;
@@ -44,10 +44,9 @@ export function jsonBracketCount(text: string, cap: number): number {
 
 /**
  * The same answer as `jsonNestsDeeperThan`, cheaper for ordinary bodies: text with at most
- * `maxDepth` `{` and `[` characters in all cannot nest deeper (`brackets`, when the caller has
- * counted them already). Only text with more brackets than that (large or hostile bodies) gets
- * the full scan.
+ * `maxDepth` `{` and `[` characters in all cannot nest deeper. Only text with more brackets than
+ * that (large or hostile bodies) gets the full scan.
  */
-export function jsonTextNestsDeeperThan(text: string, bytes: Uint8Array, maxDepth: number, brackets = jsonBracketCount(text, maxDepth)): boolean {
-  return brackets > maxDepth && jsonNestsDeeperThan(bytes, maxDepth);
+export function jsonTextNestsDeeperThan(text: string, bytes: Uint8Array, maxDepth: number): boolean {
+  return jsonBracketCount(text, maxDepth) > maxDepth && jsonNestsDeeperThan(bytes, maxDepth);
 }
