@@ -1,5 +1,6 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
 import { createCallbackPipeline, type CallbackPipeline, type CallbackRoute } from './core/callback-pipeline.js';
+import { createRateLimitedLog } from './core/log-safe.js';
 import type { NeutralRequest, NeutralResponse } from './core/neutral.js';
 import type { ApplyRetryOptions } from './decision/apply-decision.js';
 import type { DecisionAction } from './decision/decision.js';
@@ -104,6 +105,8 @@ export interface PendingHooks {
 
 export const defaultTimeoutMs = 500;
 export const defaultBodyLimit = 1024 * 1024;
+/** Refused requests logged per second at most (bursts of as many); the rest are counted. */
+const refusalLinesPerSecond = 20;
 
 function normalizePrefix(prefix: string, what: string): string {
   const trimmed = prefix.replace(/\/+$/, '');
@@ -221,8 +224,10 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     paths.add(route.path);
   }
 
+  // Refused requests are anyone's to send: their log lines are rate-limited (and counted when dropped).
+  const refusals = createRateLimitedLog(logger, refusalLinesPerSecond);
   const connect = options.connect
-    ? createConnectTransport({ ...options.connect, prefix: resolved.connectPrefix }, { keyring, dispatcher, bodyLimit: resolved.bodyLimit, maxJsonDepth: resolved.maxJsonDepth, logger })
+    ? createConnectTransport({ ...options.connect, prefix: resolved.connectPrefix }, { keyring, dispatcher, bodyLimit: resolved.bodyLimit, maxJsonDepth: resolved.maxJsonDepth, logger, refusals })
     : undefined;
   for (const path of connect?.paths ?? []) {
     if (paths.has(path)) throw new TypeError(`pending-hooks: Connect and another transport both serve ${path}; give connect.prefix its own value`);
@@ -241,6 +246,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     maxJsonDepth: resolved.maxJsonDepth,
     dispatcher,
     logger,
+    refusals,
   });
 
   const hooks: PendingHooks = {

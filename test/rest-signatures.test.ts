@@ -54,12 +54,44 @@ describe('REST signatures (real server)', () => {
     }
   });
 
+  /** A server of its own: the costlier explanations are given at most once a second per app. */
+  async function withFreshApp(run: (target: string, fresh: RunningServer) => Promise<void>): Promise<void> {
+    const fresh = await startHooksServer({}, (hooks) => hooks.on('PassOnPendingMessage', () => decide.commit()));
+    try {
+      await run(`${fresh.url}/PassOnPendingMessage`, fresh);
+    } finally {
+      await fresh.close();
+    }
+  }
+  const whyLogged = (running: RunningServer, from: number) => String(running.logs.slice(from).find((l) => l.code === 'invalid_signature')?.why);
+
   it('refuses a signature computed over re-serialized JSON instead of the raw bytes', async () => {
-    const raw = `{ "message": { "id": "m-raw", "text": "spaced out" } }`;
-    const before = server.logs.length;
-    const response = await postSigned(url(), raw, { signature: streamSignature(appSecret, JSON.stringify(JSON.parse(raw))) });
-    expect(response.status).toBe(401);
-    expect(String(server.logs.slice(before).find((l) => l.code === 'invalid_signature')?.why)).toMatch(/re-serialized/);
+    await withFreshApp(async (target, fresh) => {
+      const raw = `{ "message": { "id": "m-raw", "text": "spaced out" } }`;
+      const before = fresh.logs.length;
+      const response = await postSigned(target, raw, { signature: streamSignature(appSecret, JSON.stringify(JSON.parse(raw))) });
+      expect(response.status).toBe(401);
+      expect(whyLogged(fresh, before)).toMatch(/re-serialized/);
+    });
+  });
+
+  it('explains a mismatch in detail at most once a second per app, and never for large bodies', async () => {
+    await withFreshApp(async (target, fresh) => {
+      const raw = `{ "message": { "id": "m-raw", "text": "spaced out" } }`;
+      const reserialized = { signature: streamSignature(appSecret, JSON.stringify(JSON.parse(raw))) };
+      let before = fresh.logs.length;
+      expect((await postSigned(target, raw, reserialized)).status).toBe(401);
+      expect(whyLogged(fresh, before)).toMatch(/re-serialized/);
+      before = fresh.logs.length;
+      expect((await postSigned(target, raw, reserialized)).status).toBe(401);
+      expect(whyLogged(fresh, before)).toMatch(/no configured secret matched/);
+    });
+    await withFreshApp(async (target, fresh) => {
+      const large = JSON.stringify({ message: { id: 'm-large', text: ' '.repeat(20_000) } }).replace('{', '{ ');
+      const before = fresh.logs.length;
+      expect((await postSigned(target, large, { signature: streamSignature(appSecret, JSON.stringify(JSON.parse(large))) })).status).toBe(401);
+      expect(whyLogged(fresh, before)).toMatch(/no configured secret matched/);
+    });
   });
 
   it('verifies gzip bodies over the uncompressed bytes (header or magic) and refuses a signature over compressed bytes', async () => {
@@ -69,10 +101,12 @@ describe('REST signatures (real server)', () => {
     expect(withHeader.status).toBe(200);
     const byMagic = await postSigned(url(), body, { wire: zipped });
     expect(byMagic.status).toBe(200);
-    const before = server.logs.length;
-    const overCompressed = await postSigned(url(), body, { wire: zipped, signature: streamSignature(appSecret, zipped), headers: { 'content-encoding': 'gzip' } });
-    expect(overCompressed.status).toBe(401);
-    expect(String(server.logs.slice(before).find((l) => l.code === 'invalid_signature')?.why)).toMatch(/compressed/);
+    await withFreshApp(async (target, fresh) => {
+      const before = fresh.logs.length;
+      const overCompressed = await postSigned(target, body, { wire: zipped, signature: streamSignature(appSecret, zipped), headers: { 'content-encoding': 'gzip' } });
+      expect(overCompressed.status).toBe(401);
+      expect(whyLogged(fresh, before)).toMatch(/compressed/);
+    });
   });
 
   it('with one app a missing X-Api-Key is accepted; an unknown key is 401 unknown_api_key', async () => {

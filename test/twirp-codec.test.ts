@@ -468,6 +468,8 @@ describe('Twirp errors', () => {
     malformed_protobuf: ['malformed', 400],
     invalid_payload: ['invalid_argument', 400],
     decision_not_applied: ['unavailable', 503],
+    overloaded: ['unavailable', 503],
+    shutting_down: ['unavailable', 503],
     internal: ['internal', 500],
   };
 

@@ -4,7 +4,8 @@ import type { PendingMessageEvent, PendingMessageMethod } from '../event/pending
 import type { AppKeyring } from '../signature/app-keyring.js';
 import type { TransportFamily, WireCodec } from '../transports/codec.js';
 import type { ConnectTransport } from '../transports/connect/index.js';
-import { HookError } from './hook-error.js';
+import { HookError, type HookErrorCode } from './hook-error.js';
+import { clip, type RateLimitedLog } from './log-safe.js';
 import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from './neutral.js';
 import { createEvent, readVerifiedBody, type VerifiedBody, type VerifyOptions } from './verified-body.js';
 
@@ -28,6 +29,8 @@ export interface PipelineOptions {
   maxJsonDepth: number;
   dispatcher: Dispatcher;
   logger: Logger;
+  /** Where refused requests are logged: rate-limited, since any client can cause them. */
+  refusals: RateLimitedLog;
 }
 
 /** A request that passed route, method and content-type checks. */
@@ -62,8 +65,26 @@ export interface CallbackPipeline {
 
 const gzipEncoding = 'gzip';
 
+/**
+ * Refusals after which the connection is closed once the answer is written: a client that is
+ * refused for who it is or what it asks for gets no kept-alive socket to try again on.
+ */
+const closingCodes: ReadonlySet<HookErrorCode> = new Set<HookErrorCode>([
+  'invalid_signature',
+  'unknown_api_key',
+  'not_found',
+  'method_not_allowed',
+  'unsupported_media_type',
+  'payload_too_large',
+]);
+
+/** The same answer with `connection: close`: the adapter closes the connection after writing it. */
+export function withConnectionClose(response: NeutralResponse): NeutralResponse {
+  return { status: response.status, headers: { ...response.headers, connection: 'close' }, body: response.body };
+}
+
 export function createCallbackPipeline(options: PipelineOptions): CallbackPipeline {
-  const { keyring, bodyLimit, dispatcher, logger } = options;
+  const { keyring, bodyLimit, dispatcher, logger, refusals } = options;
   const limits = { maxJsonDepth: options.maxJsonDepth };
   const byPath = new Map(options.routes.map((route) => [route.path, route]));
   const connectPaths = new Set(options.connect?.paths);
@@ -77,24 +98,26 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
   // By (route verifies ? 2 : 0) + (protobuf ? 1 : 0): built once, not per request.
   const verifyOptions = [verifyOptionsFor(false, false), verifyOptionsFor(false, true), verifyOptionsFor(true, false), verifyOptionsFor(true, true)];
 
+  /** Context values are the client's: callers pass them through `clip`. */
   function refuse(family: TransportFamily | WireCodec, error: HookError, context: Record<string, unknown>): NeutralResponse {
-    const level = error.code === 'internal' ? 'error' : 'warn';
-    logger[level]({ ...context, code: error.code, why: error.detail ?? error.message }, 'callback refused');
-    return family.encodeError(error);
+    refusals.write(error.code === 'internal' ? 'error' : 'warn', { ...context, code: error.code, why: error.detail ?? error.message }, 'callback refused');
+    const response = family.encodeError(error);
+    return closingCodes.has(error.code) ? withConnectionClose(response) : response;
   }
 
   function preflight(route: CallbackRoute, method: string, headers: NeutralHeaders): PreflightMatch | NeutralResponse {
     if (method !== 'POST') {
-      return refuse(route.family, new HookError('method_not_allowed', `${method} is not allowed; Stream POSTs callbacks`), { path: route.path, method });
+      const shown = clip(method);
+      return refuse(route.family, new HookError('method_not_allowed', `${shown} is not allowed; Stream POSTs callbacks`), { path: route.path, method: shown });
     }
     const contentType = headerValue(headers, 'content-type');
     const codec = route.family.codecFor(contentType);
     if (!codec) {
-      return refuse(route.family, new HookError('unsupported_media_type', `content type ${JSON.stringify(contentType ?? '')} is not served here`), { path: route.path });
+      return refuse(route.family, new HookError('unsupported_media_type', `content type ${JSON.stringify(clip(contentType) ?? '')} is not served here`), { path: route.path });
     }
     const encoding = headerValue(headers, 'content-encoding');
     if (encoding !== undefined && encoding !== gzipEncoding && encoding !== 'identity' && encoding.trim().toLowerCase() !== gzipEncoding) {
-      return refuse(route.family, new HookError('unsupported_media_type', `content encoding ${JSON.stringify(encoding)} is not supported (gzip is)`), { path: route.path });
+      return refuse(route.family, new HookError('unsupported_media_type', `content encoding ${JSON.stringify(clip(encoding))} is not supported (gzip is)`), { path: route.path });
     }
     return { route, codec };
   }
@@ -108,11 +131,11 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
   function answer(match: PreflightMatch, request: NeutralRequest, verified: VerifiedBody | HookError): NeutralResponse | Promise<NeutralResponse> {
     const { route, codec } = match;
     if (verified instanceof HookError) {
-      return refuse(codec, verified, { path: route.path, webhookId: headerValue(request.headers, 'x-webhook-id') });
+      return refuse(codec, verified, { path: route.path, webhookId: clip(headerValue(request.headers, 'x-webhook-id')) });
     }
     const payload = codec.decode(verified.body, limits);
     if (payload instanceof HookError) {
-      return refuse(codec, payload, { path: route.path, webhookId: headerValue(request.headers, 'x-webhook-id'), apiKey: verified.app.apiKey });
+      return refuse(codec, payload, { path: route.path, webhookId: clip(headerValue(request.headers, 'x-webhook-id')), apiKey: verified.app.apiKey });
     }
     const event = createEvent(route.method, payload, verified.app, request, codec.transport);
     try {
@@ -144,8 +167,10 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
   function notFound(path: string, method: string): NeutralResponse {
     // A known path reached with a method the adapter does not route (PROPFIND, QUERY, …).
     const route = byPath.get(path);
-    if (route) return refuse(route.family, new HookError('method_not_allowed', `${method} is not allowed; Stream POSTs callbacks`), { path, method });
-    return refuse(options.familyForUnknownPath(path), new HookError('not_found', `no callback is served at ${path}`), { path, method });
+    const shownMethod = clip(method);
+    if (route) return refuse(route.family, new HookError('method_not_allowed', `${shownMethod} is not allowed; Stream POSTs callbacks`), { path, method: shownMethod });
+    const shownPath = clip(path);
+    return refuse(options.familyForUnknownPath(path), new HookError('not_found', `no callback is served at ${shownPath}`), { path: shownPath, method: shownMethod });
   }
 
   return {
@@ -156,7 +181,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     process,
     notFound,
     fail(route, path, error) {
-      return refuse(route?.family ?? options.familyForUnknownPath(path), error, { path });
+      return refuse(route?.family ?? options.familyForUnknownPath(path), error, { path: clip(path) });
     },
     handle(request) {
       const route = byPath.get(request.path);

@@ -14,6 +14,8 @@ export const hookErrorCodes = [
   'malformed_protobuf',
   'invalid_payload',
   'decision_not_applied',
+  'overloaded',
+  'shutting_down',
   'internal',
 ] as const;
 

@@ -13,6 +13,8 @@ export const hookErrorToConnectCode: Readonly<Record<HookErrorCode, Code>> = {
   malformed_protobuf: Code.InvalidArgument,
   invalid_payload: Code.InvalidArgument,
   decision_not_applied: Code.Unavailable,
+  overloaded: Code.Unavailable,
+  shutting_down: Code.Unavailable,
   internal: Code.Internal,
 };
 

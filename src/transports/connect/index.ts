@@ -1,3 +1,4 @@
+import type { RateLimitedLog } from '../../core/log-safe.js';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, createConnectRouter, createContextKey, createContextValues } from '@connectrpc/connect';
 import { createAsyncIterable, type UniversalHandler } from '@connectrpc/connect/protocol';
@@ -40,6 +41,8 @@ export interface ConnectTransportDeps {
   bodyLimit: number;
   maxJsonDepth: number;
   logger: Logger;
+  /** Where refused requests are logged (rate-limited). */
+  refusals: RateLimitedLog;
 }
 
 export interface ConnectTransport {
@@ -137,7 +140,7 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
 
   function serve(request: NeutralRequest, contentType: string, procedure: Procedure, verified: VerifiedBody | HookError): NeutralResponse | Promise<NeutralResponse> {
     if (verified instanceof HookError) {
-      logger.warn({ path: request.path, code: verified.code, why: verified.detail ?? verified.message }, 'callback refused');
+      deps.refusals.write('warn', { path: request.path, code: verified.code, why: verified.detail ?? verified.message }, 'callback refused');
       return errorResponse(contentType, verified);
     }
     const encoding = fastUnaryEncoding(request);

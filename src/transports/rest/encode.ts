@@ -29,5 +29,6 @@ export const encodeRestDeleted = (): NeutralResponse => deletedAnswer;
 export function encodeRestError(error: HookError): NeutralResponse {
   const response = json(restErrorStatus[error.code], JSON.stringify({ error: error.code, message: error.message }));
   if (error.code === 'method_not_allowed') response.headers = { ...jsonHeaders, allow: 'POST' };
+  else if (error.code === 'overloaded' || error.code === 'shutting_down') response.headers = { ...jsonHeaders, 'retry-after': '1' };
   return response;
 }

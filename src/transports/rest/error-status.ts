@@ -12,5 +12,7 @@ export const restErrorStatus: Readonly<Record<HookErrorCode, number>> = {
   malformed_protobuf: 400,
   invalid_payload: 400,
   decision_not_applied: 503,
+  overloaded: 503,
+  shutting_down: 503,
   internal: 500,
 };

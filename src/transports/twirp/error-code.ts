@@ -45,6 +45,9 @@ export const hookErrorToTwirpCode = {
   invalid_payload: 'invalid_argument',
   // 503 makes Stream retry; the retry re-applies the remembered decision.
   decision_not_applied: 'unavailable',
+  // Shed or closing: answered before the body is decoded, so Stream's retry finds another moment or instance.
+  overloaded: 'unavailable',
+  shutting_down: 'unavailable',
   internal: 'internal',
 } as const satisfies Record<HookErrorCode, TwirpCode>;
 
