@@ -4,6 +4,7 @@
  */
 export { createPendingHooks, defaultBodyLimit, defaultTimeoutMs } from './pending-hooks.js';
 export type { ApiOption, PendingHooks, PendingHooksOptions, ResolvedPendingHooksOptions } from './pending-hooks.js';
+export type { LoadSheddingOptions } from './core/load-shedder.js';
 export { decide } from './decision/decision.js';
 export type { Decision, DecisionAction, Outcome } from './decision/decision.js';
 export { compose, composeParallel } from './dispatch/compose.js';

@@ -1,5 +1,6 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
 import { createCallbackPipeline, type CallbackPipeline, type CallbackRoute } from './core/callback-pipeline.js';
+import { createLoadShedder, type LoadSheddingOptions } from './core/load-shedder.js';
 import { createRateLimitedLog } from './core/log-safe.js';
 import type { NeutralRequest, NeutralResponse } from './core/neutral.js';
 import type { ApplyRetryOptions } from './decision/apply-decision.js';
@@ -68,6 +69,13 @@ export interface PendingHooksOptions {
    * `X-Signature` check applies unless you supply `authenticate`.
    */
   connect?: false | ConnectTransportOptions;
+  /**
+   * Overload shedding: callbacks over `maxInFlight` (default 1000) or arriving while the event
+   * loop is more than `maxEventLoopDelayMs` late (default 150) are answered 503 `overloaded`
+   * with `Retry-After` (Twirp `unavailable`) at once, so Stream retries them, instead of being
+   * queued to miss their budget. `false` turns shedding off.
+   */
+  shedding?: false | LoadSheddingOptions;
 }
 
 /** The settled configuration, as used. */
@@ -233,7 +241,9 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     if (paths.has(path)) throw new TypeError(`pending-hooks: Connect and another transport both serve ${path}; give connect.prefix its own value`);
   }
 
+  const shedder = createLoadShedder(options.shedding === false ? { maxInFlight: Infinity, maxEventLoopDelayMs: Infinity } : options.shedding);
   const pipeline = createCallbackPipeline({
+    shedder,
     connect,
     routes,
     familyForUnknownPath(path) {
@@ -263,6 +273,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     connect,
     handle: async (request) => pipeline.handle(request),
     async close(graceMs = 10_000) {
+      shedder.close();
       await dispatcher.close(graceMs);
       await apiFor.close();
       await dedupe.close?.();

@@ -99,7 +99,7 @@ describe('createServer answers callbacks in front of fastify (fast path)', () =>
     }
   });
 
-  it('once closing, answers callbacks on kept-alive connections with 503 and connection: close, so close() finishes', async () => {
+  it('once closing, the answer in flight goes out with connection: close and the connection ends, so close() finishes', async () => {
     const slowHooks = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger: pino({ level: 'silent' }) });
     slowHooks.on('PassOnPendingMessage', async () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -125,11 +125,14 @@ describe('createServer answers callbacks in front of fastify (fast path)', () =>
       expect(performance.now() - started).toBeLessThan(3000);
       // The server ends the connection after the 503; what it wrote is read by then.
       await new Promise((resolve) => (socket.closed ? resolve(undefined) : (socket.once('close', resolve), setTimeout(resolve, 2000))));
+      expect(socket.readableEnded || socket.destroyed).toBe(true);
       const answers = received.split(/(?=HTTP\/1\.1 )/);
       expect(answers[0]).toMatch(/^HTTP\/1\.1 200/); // the decision in progress is answered
       expect(answers[0]).toContain('"action":"commit"');
-      expect(answers[1]).toMatch(/^HTTP\/1\.1 503/);
-      expect(answers[1]!.toLowerCase()).toContain('connection: close');
+      expect(answers[0]!.toLowerCase()).toContain('connection: close');
+      // The pipelined request is left unanswered, as HTTP/1.1 allows after `connection: close`:
+      // the client retries it on a new connection (which a closing server no longer accepts).
+      expect(answers).toHaveLength(1);
     } finally {
       socket.destroy();
     }

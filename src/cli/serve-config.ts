@@ -21,6 +21,9 @@ export const serveConfigSchema = z.strictObject({
   dryRun: z.boolean().optional(),
   bodyLimit: z.number().int().positive().optional(),
   verifySignatures: z.boolean().optional(),
+  maxInFlight: z.number().int().positive().optional(),
+  maxEventLoopDelayMs: z.number().positive().optional(),
+  maxConnections: z.number().int().positive().optional(),
 });
 export type ServeConfig = z.infer<typeof serveConfigSchema>;
 
@@ -40,12 +43,17 @@ export interface ServeFlags {
   dryRun?: boolean;
   insecureNoSignature?: boolean;
   bodyLimit?: string;
+  maxInFlight?: string;
+  maxEventLoopDelayMs?: string;
+  maxConnections?: string;
 }
 
 export interface ServeSettings {
   host: string;
   port: number;
   hooks: PendingHooksOptions;
+  /** Open connections at most (see `CreateServerOptions.maxConnections`); undefined: the default. */
+  maxConnections: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -111,7 +119,12 @@ export async function resolveServeSettings(flags: ServeFlags, env: NodeJS.Proces
     twirp: twirpEnabled ? { prefix: twirpPrefix ?? '/twirp' } : false,
     verifySignatures: !insecure,
     api: dryRun ? undefined : { baseUrl },
+    shedding: {
+      maxInFlight: number(flags.maxInFlight, '--max-in-flight') ?? number(env.MAX_IN_FLIGHT, 'MAX_IN_FLIGHT') ?? file.maxInFlight,
+      maxEventLoopDelayMs: number(flags.maxEventLoopDelayMs, '--max-event-loop-delay-ms') ?? number(env.MAX_EVENT_LOOP_DELAY_MS, 'MAX_EVENT_LOOP_DELAY_MS') ?? file.maxEventLoopDelayMs,
+    },
   };
+  const maxConnections = number(flags.maxConnections, '--max-connections') ?? number(env.MAX_CONNECTIONS, 'MAX_CONNECTIONS') ?? file.maxConnections;
   const port = number(flags.port, '--port') ?? number(env.PORT, 'PORT') ?? file.port ?? 3000;
-  return { host: flags.host ?? env.HOST ?? file.host ?? '127.0.0.1', port, hooks };
+  return { host: flags.host ?? env.HOST ?? file.host ?? '127.0.0.1', port, hooks, maxConnections };
 }

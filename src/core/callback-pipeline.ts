@@ -5,6 +5,7 @@ import type { AppKeyring } from '../signature/app-keyring.js';
 import type { TransportFamily, WireCodec } from '../transports/codec.js';
 import type { ConnectTransport } from '../transports/connect/index.js';
 import { HookError, type HookErrorCode } from './hook-error.js';
+import type { LoadShedder } from './load-shedder.js';
 import { clip, type RateLimitedLog } from './log-safe.js';
 import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from './neutral.js';
 import { createEvent, readVerifiedBody, type VerifiedBody, type VerifyOptions } from './verified-body.js';
@@ -31,6 +32,8 @@ export interface PipelineOptions {
   logger: Logger;
   /** Where refused requests are logged: rate-limited, since any client can cause them. */
   refusals: RateLimitedLog;
+  /** Sheds callbacks (503 `overloaded`) over the in-flight or event-loop-delay bound. */
+  shedder: LoadShedder;
 }
 
 /** A request that passed route, method and content-type checks. */
@@ -78,13 +81,18 @@ const closingCodes: ReadonlySet<HookErrorCode> = new Set<HookErrorCode>([
   'payload_too_large',
 ]);
 
+/** Whether a refusal with this code closes the client's connection (see `closingCodes`). */
+export function refusalClosesConnection(code: HookErrorCode): boolean {
+  return closingCodes.has(code);
+}
+
 /** The same answer with `connection: close`: the adapter closes the connection after writing it. */
 export function withConnectionClose(response: NeutralResponse): NeutralResponse {
   return { status: response.status, headers: { ...response.headers, connection: 'close' }, body: response.body };
 }
 
 export function createCallbackPipeline(options: PipelineOptions): CallbackPipeline {
-  const { keyring, bodyLimit, dispatcher, logger, refusals } = options;
+  const { keyring, bodyLimit, dispatcher, logger, refusals, shedder } = options;
   const limits = { maxJsonDepth: options.maxJsonDepth };
   const byPath = new Map(options.routes.map((route) => [route.path, route]));
   const connectPaths = new Set(options.connect?.paths);
@@ -119,10 +127,38 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     if (encoding !== undefined && encoding !== gzipEncoding && encoding !== 'identity' && encoding.trim().toLowerCase() !== gzipEncoding) {
       return refuse(route.family, new HookError('unsupported_media_type', `content encoding ${JSON.stringify(clip(encoding))} is not supported (gzip is)`), { path: route.path });
     }
+    // Shed before the body is read or decoded: the refusal costs less than the work it spares.
+    const overloaded = shedder.admit();
+    if (overloaded) return refuse(route.family, overloaded, { path: route.path, inFlight: shedder.inFlight, eventLoopDelayMs: Math.round(shedder.eventLoopDelayMs) });
     return { route, codec };
   }
 
   function process(match: PreflightMatch, request: NeutralRequest): NeutralResponse | Promise<NeutralResponse> {
+    shedder.enter();
+    let answered: NeutralResponse | Promise<NeutralResponse>;
+    try {
+      answered = verifyAndAnswer(match, request);
+    } catch (error) {
+      shedder.leave();
+      throw error;
+    }
+    if (!(answered instanceof Promise)) {
+      shedder.leave();
+      return answered;
+    }
+    return answered.then(
+      (settled) => {
+        shedder.leave();
+        return settled;
+      },
+      (error: unknown) => {
+        shedder.leave();
+        throw error;
+      },
+    );
+  }
+
+  function verifyAndAnswer(match: PreflightMatch, request: NeutralRequest): NeutralResponse | Promise<NeutralResponse> {
     const verifying = readVerifiedBody(request, verifyOptions[(match.route.verify ? 2 : 0) + (match.codec.transport === 'twirp-protobuf' ? 1 : 0)]!);
     if (verifying instanceof Promise) return verifying.then((verified) => answer(match, request, verified));
     return answer(match, request, verifying);

@@ -2,6 +2,7 @@ import { cpus, platform, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fromBinary } from '@bufbuild/protobuf';
 import autocannon from 'autocannon';
+import { honourConnectionClose } from './honour-connection-close.js';
 import hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 import type { Seed } from '../emulator/sample-messages.js';
@@ -468,6 +469,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         method: 'POST',
         // autocannon checks for the end of a duration every sampleInt ms.
         sampleInt: 100,
+        setupClient: honourConnectionClose,
         requests: [
           {
             method: 'POST',

@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace';
-import { createServer as createHttpServer, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions } from 'node:http';
+import type { Socket } from 'node:net';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, {
   LogController,
@@ -11,6 +12,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { PendingHooks } from '../pending-hooks.js';
+import { defaultLinger, lingerOnClose } from './linger.js';
 import { pendingHooksPlugin } from './fastify-plugin.js';
 import { createNodeListener, type NodeRequestListener } from './node-listener.js';
 
@@ -30,7 +32,20 @@ export interface CreateServerOptions {
    * `http2` or a `serverFactory` of your own.
    */
   fastPath?: boolean;
+  /**
+   * Most connections open at once; further ones are closed as they arrive. Each open socket
+   * holds a file descriptor, which calls to Stream's API need too. Default 10,000.
+   */
+  maxConnections?: number;
+  /**
+   * How long a new connection may stay silent before its first request, in ms (node's own
+   * header timeout only starts with the first byte). Default 10 s.
+   */
+  firstRequestTimeoutMs?: number;
 }
+
+/** See `CreateServerOptions.maxConnections`. */
+export const defaultMaxConnections = 10_000;
 
 /**
  * A standalone fastify server serving the hooks: every path answers in the contract's format
@@ -39,10 +54,12 @@ export interface CreateServerOptions {
  */
 export async function createServer(hooks: PendingHooks, options: CreateServerOptions = {}): Promise<FastifyInstance> {
   const requestTimeout = options.requestTimeoutMs ?? 10_000;
+  const maxConnections = options.maxConnections ?? defaultMaxConnections;
+  const firstRequestTimeoutMs = options.firstRequestTimeoutMs ?? requestTimeout;
   const custom = options.fastify as (FastifyHttpOptions<Server> & { http2?: boolean; https?: unknown; serverFactory?: unknown }) | undefined;
   const fastPath = (options.fastPath ?? true) && !custom?.http2 && !custom?.serverFactory;
-  // Once closing, callbacks go through fastify too: it answers 503 with `connection: close`, so
-  // keep-alive clients (Stream keeps its connections busy) move on and close() can finish.
+  // Once closing, callbacks are answered 503 in the contract's format and every answer closes its
+  // connection, so keep-alive clients (Stream keeps its connections busy) move on and close() can finish.
   let closing = false;
   const app: FastifyInstance = Fastify({
     loggerInstance: hooks.logger as FastifyBaseLogger,
@@ -58,12 +75,15 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
     // hostile client. Node reads these at construction (fastify's own requestTimeout is set too
     // late to take effect) and checks them every connectionsCheckingInterval (30 s by default).
     requestTimeout,
+    // Callbacks arriving while closing are answered by the plugin, in the contract's format.
+    return503OnClosing: false,
     http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 },
     ...options.fastify,
     ...(fastPath ? { serverFactory: (fastifyListener, resolved) => createFastPathServer(hooks, fastifyListener, resolved, () => closing) } : {}),
   } satisfies FastifyHttpOptions<Server>);
   const answerNotFound = (request: FastifyRequest, reply: FastifyReply) => {
     const response = hooks.pipeline.notFound(request.url.split('?')[0]!, request.method);
+    if (response.headers.connection === 'close') lingerOnClose(request.raw, defaultLinger);
     return reply.code(response.status).headers(response.headers).send(response.body);
   };
   // Outside the plugin only unknown routes remain: never parse their bodies (a broken or huge
@@ -93,6 +113,7 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
   app.addHook('preClose', async () => {
     closing = true;
   });
+  guardConnections(app.server, maxConnections, firstRequestTimeoutMs);
   app.addHook('onClose', async () => {
     await hooks.close();
   });
@@ -111,8 +132,7 @@ type ResolvedFastifyOptions = FastifyServerOptions<Server> & { http?: ServerOpti
 
 /** What fastify does for an HTTP/1 server (lib/server.js), with callbacks answered before fastify. */
 function createFastPathServer(hooks: PendingHooks, fastifyListener: NodeRequestListener, options: ResolvedFastifyOptions, closing: () => boolean): Server {
-  const callbacks = createNodeListener(hooks, { otherwise: fastifyListener });
-  const listener: NodeRequestListener = (request, response) => (closing() ? fastifyListener(request, response) : callbacks(request, response));
+  const listener = createNodeListener(hooks, { otherwise: fastifyListener, closing });
   const https = options.https === true ? {} : options.https;
   const server = https ? createHttpsServer({ ...options.http, ...https }, listener) : createHttpServer(options.http ?? {}, listener);
   if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
@@ -120,4 +140,27 @@ function createFastPathServer(hooks: PendingHooks, fastifyListener: NodeRequestL
   if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
   if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
   return server;
+}
+
+const awaitingFirstRequest = Symbol('pending-hooks.awaitingFirstRequest');
+
+/**
+ * Bounds what idle clients can hold: at most `maxConnections` sockets (node closes the ones
+ * over it), and a connection that sends nothing is closed after `firstRequestTimeoutMs`. Once a
+ * request arrives, node's own timeouts govern the socket (request, headers, keep-alive).
+ */
+function guardConnections(server: Server, maxConnections: number, firstRequestTimeoutMs: number): void {
+  server.maxConnections = maxConnections;
+  server.on('connection', (socket: Socket & { [awaitingFirstRequest]?: boolean }) => {
+    socket[awaitingFirstRequest] = true;
+    // No listener of ours: node's http server destroys a socket whose timeout nobody handles.
+    socket.setTimeout(firstRequestTimeoutMs);
+  });
+  server.prependListener('request', (request: IncomingMessage) => {
+    const socket = request.socket as Socket & { [awaitingFirstRequest]?: boolean };
+    if (socket[awaitingFirstRequest]) {
+      socket[awaitingFirstRequest] = false;
+      socket.setTimeout(0);
+    }
+  });
 }

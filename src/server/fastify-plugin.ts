@@ -3,6 +3,9 @@ import type { CallbackRoute, PreflightMatch } from '../core/callback-pipeline.js
 import { HookError } from '../core/hook-error.js';
 import type { NeutralResponse } from '../core/neutral.js';
 import type { PendingHooks } from '../pending-hooks.js';
+import { defaultLinger, lingerOnClose } from './linger.js';
+
+const shuttingDown = new HookError('shutting_down', 'the server is shutting down; retry');
 
 export interface PendingHooksPluginOptions {
   hooks: PendingHooks;
@@ -20,8 +23,17 @@ interface CallbackState {
   receivedAt: number;
 }
 
-function send(reply: FastifyReply, response: NeutralResponse): FastifyReply {
+/** Set by the plugin's preClose hook: from then on every answer closes its connection. */
+interface ClosingState {
+  closing: boolean;
+}
+
+function send(reply: FastifyReply, response: NeutralResponse, state?: ClosingState): FastifyReply {
   const { body, headers } = response;
+  if (headers.connection === 'close' || state?.closing) {
+    reply.header('connection', 'close');
+    lingerOnClose(reply.request.raw, defaultLinger);
+  }
   // fastify appends "; charset=utf-8" to string bodies whose type names no charset; Twirp's
   // contract says exactly `application/json`, so such bodies go out as bytes.
   const bytes = typeof body === 'string' && !headers['content-type']?.includes('charset') ? Buffer.from(body) : body;
@@ -41,6 +53,12 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
   const { hooks } = options;
   const { pipeline } = hooks;
   const { bodyLimit } = hooks.options;
+  const closingState: ClosingState = { closing: false };
+  // Runs when the host app closes: answers still in flight then close their connections, so
+  // kept-alive sockets do not hold the app's close() until they time out.
+  app.addHook('preClose', async () => {
+    closingState.closing = true;
+  });
 
   app.decorateRequest('pendingHooks', null);
   app.removeAllContentTypeParsers();
@@ -58,8 +76,8 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
       request.log.error({ err: error }, 'pending-hooks route failed');
       hookError = new HookError('internal', 'internal error');
     }
-    if (config.connectRoute && hooks.connect) return send(reply, hooks.connect.fail(request.headers['content-type'], hookError));
-    return send(reply, pipeline.fail(route, request.url, hookError));
+    if (config.connectRoute && hooks.connect) return send(reply, hooks.connect.fail(request.headers['content-type'], hookError), closingState);
+    return send(reply, pipeline.fail(route, request.url, hookError), closingState);
   });
 
   const connect = hooks.connect;
@@ -74,15 +92,16 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
         done();
       },
       async handler(request, reply) {
-        const state = (request as unknown as { pendingHooks: CallbackState }).pendingHooks;
+        const { receivedAt } = (request as unknown as { pendingHooks: CallbackState }).pendingHooks;
+        if (closingState.closing) return send(reply, connect!.fail(request.headers['content-type'], shuttingDown), closingState);
         const response = await connect!.handle({
           method: request.method,
           path,
           headers: request.headers,
           body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
-          receivedAt: state.receivedAt,
+          receivedAt,
         });
-        return send(reply, response);
+        return send(reply, response, closingState);
       },
     });
   }
@@ -95,9 +114,13 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
       config: { callbackRoute: route },
       onRequest(request: FastifyRequest, reply: FastifyReply, done: () => void) {
         const receivedAt = performance.now();
+        if (closingState.closing) {
+          void send(reply, pipeline.fail(route, route.path, shuttingDown), closingState);
+          return;
+        }
         const match = pipeline.preflight(route, request.method, request.headers);
         if (!('codec' in match)) {
-          void send(reply, match);
+          void send(reply, match, closingState);
           return;
         }
         (request as unknown as { pendingHooks: CallbackState }).pendingHooks = { match, receivedAt };
@@ -113,7 +136,7 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
           body,
           receivedAt: state.receivedAt,
         });
-        return send(reply, response);
+        return send(reply, response, closingState);
       },
     });
   }
@@ -126,7 +149,7 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
         url: `${prefix}/*`,
         exposeHeadRoute: false,
         // Judge the path without fastify's register prefix, as the pipeline knows it.
-        handler: (request, reply) => send(reply, pipeline.notFound(request.url.split('?')[0]!.slice(app.prefix.length), request.method)),
+        handler: (request, reply) => send(reply, pipeline.notFound(request.url.split('?')[0]!.slice(app.prefix.length), request.method), closingState),
       });
     }
   }

@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CallbackRoute, PreflightMatch } from '../core/callback-pipeline.js';
+import { withConnectionClose, type CallbackRoute, type PreflightMatch } from '../core/callback-pipeline.js';
 import { asBuffer } from '../core/as-buffer.js';
 import { HookError } from '../core/hook-error.js';
+import { clip } from '../core/log-safe.js';
 import type { NeutralResponse } from '../core/neutral.js';
 import type { PendingHooks } from '../pending-hooks.js';
+import { defaultLinger, lingerOnClose, type LingerBounds } from './linger.js';
+import { readBody } from './read-body.js';
 
 export type NodeRequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -13,6 +16,14 @@ export interface NodeListenerOptions {
    * Default: answered in the contract's format (REST 404 / Twirp `bad_route`).
    */
   otherwise?: NodeRequestListener;
+  /**
+   * True once the server is closing: callbacks that arrive then are answered 503
+   * (`shutting_down` / Twirp `unavailable`) so Stream retries elsewhere, and every answer,
+   * in flight ones included, goes out with `connection: close` so no socket outlives its answer.
+   */
+  closing?: () => boolean;
+  /** After a refused request, how much of the rest of its body is read before the connection is cut. */
+  linger?: LingerBounds;
 }
 
 /**
@@ -22,23 +33,29 @@ export interface NodeListenerOptions {
  * every other path goes to fastify through `otherwise`.
  *
  * Route, method and content type are judged from the headers, before the body is read; a body
- * declared or found larger than the limit is answered 413 at once and the connection closed.
+ * declared or found larger than the limit is answered 413 at once. A refused request's
+ * connection is closed once its answer is written (the rest of its body discarded first, within
+ * bounds, so the client reads the answer rather than a reset).
  */
 export function createNodeListener(hooks: PendingHooks, options: NodeListenerOptions = {}): NodeRequestListener {
   const { pipeline } = hooks;
   const limit = hooks.options.bodyLimit;
   const otherwise = options.otherwise;
+  const closing = options.closing ?? (() => false);
+  const linger = options.linger ?? defaultLinger;
 
   /** An error answer in the path's protocol (Connect paths have no route). */
   function failure(route: CallbackRoute | undefined, path: string, request: IncomingMessage, error: HookError): NeutralResponse {
-    if (!route && hooks.connect && pipeline.servesConnect(path)) return hooks.connect.fail(request.headers['content-type'], error);
+    if (!route && hooks.connect && pipeline.servesConnect(path)) return withConnectionClose(hooks.connect.fail(request.headers['content-type'], error));
     return pipeline.fail(route, path, error);
   }
 
-  /** Too large: answered now, and the connection closed after (the rest of the body is not read). */
-  function tooLarge(route: CallbackRoute | undefined, path: string, request: IncomingMessage, response: ServerResponse): void {
-    response.setHeader('connection', 'close');
-    write(response, failure(route, path, request, new HookError('payload_too_large', `body exceeds ${limit} bytes`)));
+  function write(request: IncomingMessage, response: ServerResponse, answer: NeutralResponse): void {
+    if (answer.headers.connection === 'close' || closing()) {
+      response.shouldKeepAlive = false;
+      lingerOnClose(request, linger);
+    }
+    writeAnswer(response, answer);
   }
 
   function receive(
@@ -49,28 +66,11 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
     match: PreflightMatch | undefined,
     receivedAt: number,
   ): void {
-    const declared = request.headers['content-length'];
-    if (declared !== undefined && Number(declared) > limit) {
-      tooLarge(route, path, request, response);
-      return;
-    }
-    let first: Buffer | undefined;
-    let chunks: Buffer[] | undefined;
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        if (!response.headersSent) tooLarge(route, path, request, response);
+    readBody(request, limit, (body) => {
+      if (body instanceof HookError) {
+        write(request, response, failure(route, path, request, body));
         return;
       }
-      if (first === undefined) first = chunk;
-      else (chunks ??= [first]).push(chunk);
-    });
-    // No 'error' listener on purpose: node emits an aborted request's error only when one is
-    // attached, and an aborted request needs no answer ('end' never comes; the socket is gone).
-    request.on('end', () => {
-      if (size > limit) return;
-      const body = chunks ? Buffer.concat(chunks, size) : (first ?? empty);
       const neutral = { method: request.method ?? 'GET', path, headers: request.headers, body, receivedAt };
       let answer: NeutralResponse | Promise<NeutralResponse>;
       try {
@@ -78,13 +78,13 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
       } catch (error) {
         answer = Promise.reject(error);
       }
-      if (!(answer instanceof Promise)) write(response, answer);
+      if (!(answer instanceof Promise)) write(request, response, answer);
       else {
         answer.then(
-          (settled) => write(response, settled),
+          (settled) => write(request, response, settled),
           (error: unknown) => {
-            hooks.logger.error({ err: error, path }, 'pending-hooks listener failed');
-            write(response, failure(route, path, request, new HookError('internal', 'internal error')));
+            hooks.logger.error({ err: error, path: clip(path) }, 'pending-hooks listener failed');
+            write(request, response, failure(route, path, request, new HookError('internal', 'internal error')));
           },
         );
       }
@@ -98,22 +98,22 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
     const path = query === -1 ? url : url.slice(0, query);
     const route = pipeline.routeFor(path);
     if (route) {
+      if (closing()) {
+        write(request, response, failure(route, path, request, shuttingDown));
+        return;
+      }
       const match = pipeline.preflight(route, request.method ?? 'GET', request.headers);
       if ('codec' in match) receive(request, response, path, route, match, receivedAt);
-      else {
-        request.resume();
-        write(response, match);
-      }
-    } else if (pipeline.servesConnect(path)) receive(request, response, path, undefined, undefined, receivedAt);
-    else if (otherwise) otherwise(request, response);
-    else {
-      request.resume();
-      write(response, pipeline.notFound(path, request.method ?? 'GET'));
-    }
+      else write(request, response, match);
+    } else if (pipeline.servesConnect(path)) {
+      if (closing()) write(request, response, failure(undefined, path, request, shuttingDown));
+      else receive(request, response, path, undefined, undefined, receivedAt);
+    } else if (otherwise) otherwise(request, response);
+    else write(request, response, pipeline.notFound(path, request.method ?? 'GET'));
   };
 }
 
-const empty = Buffer.alloc(0);
+const shuttingDown = new HookError('shutting_down', 'the server is shutting down; retry');
 
 /** An answer as node writes it fastest: raw headers with Content-Length, and the body as a string. */
 interface PreparedAnswer {
@@ -147,7 +147,7 @@ function prepare(answer: NeutralResponse): PreparedAnswer | undefined {
   return result;
 }
 
-function write(response: ServerResponse, answer: NeutralResponse): void {
+function writeAnswer(response: ServerResponse, answer: NeutralResponse): void {
   if (response.headersSent || response.destroyed) return;
   const ready = prepare(answer);
   if (ready === undefined) {

@@ -3,7 +3,9 @@ import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, createConnectRouter, createContextKey, createContextValues } from '@connectrpc/connect';
 import { createAsyncIterable, type UniversalHandler } from '@connectrpc/connect/protocol';
 import type { Logger } from 'pino';
+import { refusalClosesConnection, withConnectionClose } from '../../core/callback-pipeline.js';
 import { HookError } from '../../core/hook-error.js';
+import { clip } from '../../core/log-safe.js';
 import { inflateBody } from '../../core/inflate-body.js';
 import { headerValue, type NeutralRequest, type NeutralResponse } from '../../core/neutral.js';
 import { createEvent, readVerifiedBody, type VerifiedBody } from '../../core/verified-body.js';
@@ -140,8 +142,9 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
 
   function serve(request: NeutralRequest, contentType: string, procedure: Procedure, verified: VerifiedBody | HookError): NeutralResponse | Promise<NeutralResponse> {
     if (verified instanceof HookError) {
-      deps.refusals.write('warn', { path: request.path, code: verified.code, why: verified.detail ?? verified.message }, 'callback refused');
-      return errorResponse(contentType, verified);
+      deps.refusals.write('warn', { path: clip(request.path), code: verified.code, why: verified.detail ?? verified.message }, 'callback refused');
+      const response = errorResponse(contentType, verified);
+      return refusalClosesConnection(verified.code) ? withConnectionClose(response) : response;
     }
     const encoding = fastUnaryEncoding(request);
     const answer = encoding === undefined ? undefined : fastPath(procedure.method, encoding, request, verified);
@@ -183,7 +186,7 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
     handle(request) {
       const procedure = procedures.get(request.path);
       const contentType = headerValue(request.headers, 'content-type') ?? '';
-      if (!procedure) return errorResponse(contentType, new HookError('not_found', `no procedure at ${request.path}`));
+      if (!procedure) return withConnectionClose(errorResponse(contentType, new HookError('not_found', `no procedure at ${clip(request.path)}`)));
       const verified = authenticate(request);
       return verified instanceof Promise ? verified.then((settled) => serve(request, contentType, procedure, settled)) : serve(request, contentType, procedure, verified);
     },
