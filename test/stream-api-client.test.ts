@@ -243,13 +243,17 @@ describe('classifyStreamAnswer', () => {
     expect(classifyStreamAnswer('delete', 400, body)).toMatchObject({ status: 'failed', retryable: false });
   });
 
-  it('treats 408 as retryable and other 4xx as final', () => {
+  it('treats 408 and 409 as retryable and other 4xx as permanent', () => {
     expect(classifyStreamAnswer('commit', 408, undefined)).toMatchObject({ retryable: true });
+    expect(classifyStreamAnswer('commit', 409, undefined)).toMatchObject({ retryable: true });
+    expect(classifyStreamAnswer('commit', 409, undefined)).not.toHaveProperty('permanent');
     expect(classifyStreamAnswer('commit', 403, { code: 17, message: 'not allowed' })).toEqual({
       status: 'failed',
       retryable: false,
+      permanent: true,
       detail: 'HTTP 403 (code 17): not allowed',
     });
+    expect(classifyStreamAnswer('delete', 431, undefined)).toMatchObject({ permanent: true });
   });
 
   it('parses Retry-After seconds and dates', () => {

@@ -1,4 +1,5 @@
 import { fromBinary, fromJson, toBinary, toJsonString, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
+import { isWellFormed } from '../src/event/message-id.js';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import { describe, expect, it } from 'vitest';
 import { HookError } from '../src/core/hook-error.js';
@@ -35,7 +36,8 @@ type Result = DecodedPayload | HookError;
 
 const defaultLimits: DecodeLimits = { maxJsonDepth: 64 };
 const encoder = new TextEncoder();
-const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a BOM is kept, and JSON.parse refuses it (both transports' rule: a BOM is not JSON).
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // --- the reference ---
 
@@ -64,6 +66,9 @@ function referenceJson(body: Uint8Array, limits: DecodeLimits): Result {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return new HookError('invalid_payload', 'reference: not an object');
   }
+  // The contract's rule on top of protobuf-es: a message.id with a lone surrogate is an invalid payload.
+  const id = ((json as { message?: { id?: unknown } }).message ?? {}).id;
+  if (typeof id === 'string' && !isWellFormed(id)) return new HookError('invalid_payload', 'reference: lone surrogate id');
   let request;
   try {
     request = fromJson(PendingMessageRequestSchema, json as JsonValue, { ignoreUnknownFields: true });

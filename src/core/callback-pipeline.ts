@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Dispatcher, PassOnResult } from '../dispatch/dispatcher.js';
+import { messageIdProblem } from '../event/message-id.js';
 import type { PendingMessageEvent, PendingMessageMethod } from '../event/pending-message-event.js';
 import type { AppKeyring } from '../signature/app-keyring.js';
 import type { TransportFamily, WireCodec } from '../transports/codec.js';
@@ -172,6 +173,15 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     const payload = codec.decode(verified.body, limits);
     if (payload instanceof HookError) {
       return refuse(codec, payload, { path: route.path, webhookId: clip(headerValue(request.headers, 'x-webhook-id')), apiKey: verified.app.apiKey });
+    }
+    const idProblem = messageIdProblem(payload.message.id);
+    if (idProblem !== undefined) {
+      return refuse(codec, new HookError('invalid_payload', idProblem), {
+        path: route.path,
+        webhookId: clip(headerValue(request.headers, 'x-webhook-id')),
+        apiKey: verified.app.apiKey,
+        messageId: clip(payload.message.id),
+      });
     }
     const event = createEvent(route.method, payload, verified.app, request, codec.transport);
     try {

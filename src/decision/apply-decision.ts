@@ -3,8 +3,12 @@ import { createDeadline, sleep } from '../dispatch/deadline.js';
 import type { DecisionAction } from './decision.js';
 
 export interface ApplyReport {
-  /** applied: the API took it; already_done: not pending any more (or gone); failed: not applied. */
-  readonly status: 'applied' | 'already_done' | 'nothing_to_do' | 'failed';
+  /**
+   * applied: the API took it; already_done: not pending any more (or gone); rejected: Stream
+   * refused it for good (a 4xx other than 404/408/409/429), so retrying is pointless; failed: not
+   * applied within the budget (transient failures), worth a retry by Stream.
+   */
+  readonly status: 'applied' | 'already_done' | 'nothing_to_do' | 'rejected' | 'failed';
   readonly attempts: number;
   readonly detail?: string;
 }
@@ -42,6 +46,7 @@ export async function applyDecision(
           : await api.hardDeleteMessage(messageId, deadline.signal);
       if (result.status === 'applied') return { status: 'applied', attempts };
       if (result.status === 'already_done') return { status: 'already_done', attempts, detail: result.detail };
+      if (result.permanent) return { status: 'rejected', attempts, detail: result.detail };
       const wait = Math.min(Math.max(backoff, result.retryAfterMs ?? 0), retry.maxBackoffMs);
       // A retry that cannot finish before the deadline is not worth starting.
       if (!result.retryable || deadline.remainingMs() <= wait + 1) {

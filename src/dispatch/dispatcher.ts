@@ -173,16 +173,18 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   function remember(event: PendingMessageEvent, receivedAt: number, key: string | undefined, outcome: Outcome, replayed: boolean, report: ApplyReport): DedupeRecord | Promise<DedupeRecord> {
+    // A decision Stream rejected for good is answered like an applied one (and remembered):
+    // a 503 would only bring Stream's retries, refused the same way.
     const applied = report.status !== 'failed';
     const record: DedupeRecord = (applied && appliedRecords.get(outcome)) || { outcome, applied };
     const storing = key === undefined ? undefined : dedupe.set(key, record);
     if (storing) {
       return storing.then(() => {
-        if (!applied || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report);
+        if (!applied || report.status === 'rejected' || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report);
         return record;
       });
     }
-    if (!applied || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report);
+    if (!applied || report.status === 'rejected' || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report);
     return record;
   }
 
@@ -204,6 +206,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       budgetLeftMs: round2(timeoutMs - latencyMs),
     };
     if (report.status === 'failed') logger.error({ ...line, detail: report.detail }, 'decision not applied');
+    else if (report.status === 'rejected') logger.error({ ...line, detail: report.detail }, 'decision rejected by Stream: not applied, answered, not retried');
     // already_done says why (not pending any more, or gone: deleted or expired before the decision).
     else logger.info(report.status === 'already_done' ? { ...line, detail: report.detail } : line, 'decision');
   }

@@ -194,7 +194,8 @@ export async function createMockStreamApi(options: MockStreamApiOptions): Promis
   const sockets = new Set<Socket>();
   let connectionCount = 0;
 
-  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true });
+  // Stream's message ids run to 255 characters (fastify's router stops at 100 by default).
+  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true, maxParamLength: 1024 });
   app.server.on('connection', (socket: Socket) => {
     connectionCount++;
     sockets.add(socket);

@@ -74,7 +74,8 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
   async function call(action: StreamApiAction, messageId: string, signal: AbortSignal): Promise<ApplyResult> {
     if (signal.aborted) return abortedResult(signal);
     if (closed) return { status: 'failed', retryable: false, detail: 'stream api client is closed' };
-    const id = encodeURIComponent(messageId);
+    const id = messagePathSegment(messageId);
+    if (id === undefined) return { status: 'failed', retryable: false, permanent: true, detail: 'the message id cannot be sent as a path segment (not valid Unicode)' };
     const commit = action === 'commit';
     const path = commit
       ? `${prefix}/messages/${id}/commit?${apiKeyQuery}`
@@ -143,5 +144,19 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return { message: text.slice(0, 200) };
+  }
+}
+
+/**
+ * A message id as exactly one path segment: percent-encoded, with `.` and `..` encoded too (a
+ * client or proxy would otherwise resolve them to another path). Undefined for a lone surrogate,
+ * which has no UTF-8 encoding (callbacks with such ids are refused before any handler runs).
+ */
+export function messagePathSegment(messageId: string): string | undefined {
+  if (messageId === '.' || messageId === '..') return messageId.replaceAll('.', '%2E');
+  try {
+    return encodeURIComponent(messageId);
+  } catch {
+    return undefined;
   }
 }

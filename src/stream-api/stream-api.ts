@@ -12,8 +12,11 @@ export type ApplyResult =
   | { status: 'applied' }
   /** "Message is not pending" on commit, or 404 (the message is gone): the work is done, never retried. */
   | { status: 'already_done'; detail: string }
-  /** Network error, 5xx, 408 and 429 are retryable; other 4xx are not. */
-  | { status: 'failed'; retryable: boolean; detail: string; retryAfterMs?: number };
+  /**
+   * Network error, 5xx, 408, 409 and 429 are retryable. Other 4xx are `permanent`: Stream refused
+   * this call for good, and no retry (ours or Stream's) could change that.
+   */
+  | { status: 'failed'; retryable: boolean; detail: string; retryAfterMs?: number; permanent?: true };
 
 /** Stream's server API as far as pending-hooks needs it. */
 export interface StreamApi {
@@ -91,7 +94,7 @@ export function describeHttpError(status: number, body: StreamErrorBody | undefi
  * Classifies Stream's answer to one commit or hard delete. Shared by every `StreamApi`
  * implementation so the rules live in one place:
  * 2xx → applied; commit answered "not pending" → already_done; 404 (the message is gone) →
- * already_done; 408, 429 (with `Retry-After`) and >= 500 → retryable; other 4xx → not retryable.
+ * already_done; 408, 409, 429 (with `Retry-After`) and >= 500 → retryable; other 4xx → permanent.
  */
 export function classifyStreamAnswer(
   action: StreamApiAction,
@@ -113,7 +116,9 @@ export function classifyStreamAnswer(
       ? { status: 'failed', retryable: true, detail }
       : { status: 'failed', retryable: true, detail, retryAfterMs };
   }
-  if (status >= 500 || status === 408) return { status: 'failed', retryable: true, detail };
+  // 409: a conflicting change in progress at Stream; worth another attempt.
+  if (status >= 500 || status === 408 || status === 409) return { status: 'failed', retryable: true, detail };
+  if (status >= 400) return { status: 'failed', retryable: false, detail, permanent: true };
   return { status: 'failed', retryable: false, detail };
 }
 

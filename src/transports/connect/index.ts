@@ -8,6 +8,7 @@ import { HookError } from '../../core/hook-error.js';
 import { clip } from '../../core/log-safe.js';
 import { inflateBody } from '../../core/inflate-body.js';
 import { headerValue, type NeutralRequest, type NeutralResponse } from '../../core/neutral.js';
+import { messageIdProblem } from '../../event/message-id.js';
 import { createEvent, readVerifiedBody, type VerifiedBody } from '../../core/verified-body.js';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import type { PendingMessageMethod } from '../../event/pending-message-event.js';
@@ -95,6 +96,8 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
       call.reached = true;
       const payload = payloadFromRequest(request);
       if (payload instanceof HookError) throw new ConnectError(payload.message, Code.InvalidArgument);
+      const idProblem = messageIdProblem(payload.message.id);
+      if (idProblem !== undefined) throw new ConnectError(idProblem, Code.InvalidArgument);
       const event = createEvent('PassOnPendingMessage', payload, call.verified.app, call.request, 'connect');
       const result = await dispatcher.passOn(event, call.request.receivedAt);
       if (result.kind === 'accepted') return create(PendingMessageResponseSchema, { accepted: true });
@@ -109,6 +112,8 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
       call.reached = true;
       const payload = payloadFromRequest(request);
       if (payload instanceof HookError) throw new ConnectError(payload.message, Code.InvalidArgument);
+      const idProblem = messageIdProblem(payload.message.id);
+      if (idProblem !== undefined) throw new ConnectError(idProblem, Code.InvalidArgument);
       await dispatcher.deleted(createEvent('DeletedPendingMessage', payload, call.verified.app, call.request, 'connect'), call.request.receivedAt);
       return create(DeletedPendingMessageResponseSchema, {});
     },

@@ -4,6 +4,7 @@ import type { NeutralRequest, NeutralResponse } from '../../core/neutral.js';
 import { createEvent, type VerifiedBody } from '../../core/verified-body.js';
 import type { Dispatcher, PassOnResult } from '../../dispatch/dispatcher.js';
 import type { PendingMessageMethod } from '../../event/pending-message-event.js';
+import { messageIdProblem } from '../../event/message-id.js';
 import { decodeTwirpJson, decodeTwirpProtobuf } from '../twirp/decode.js';
 import { errorResponse, notAppliedMessage } from './error-response.js';
 import { connectUnaryEncoder, type ConnectUnaryEncoder, type ConnectUnaryEncoding } from './unary-encode.js';
@@ -90,7 +91,8 @@ export function createUnaryFastPath(deps: UnaryFastPathDeps): UnaryFastPath {
 
   return (method, encoding, request, verified) => {
     const payload = encoding === 'proto' ? decodeTwirpProtobuf(verified.body) : decodeTwirpJson(verified.body, limits);
-    if (payload instanceof HookError) return undefined;
+    // connect-es answers these with its own wording (the service refuses an invalid id).
+    if (payload instanceof HookError || messageIdProblem(payload.message.id) !== undefined) return undefined;
     const encoder = connectUnaryEncoder(encoding);
     const contentType = request.headers['content-type'] as string;
     const event = createEvent(method, payload, verified.app, request, 'connect');

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { fromBinary, fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { asBuffer } from '../../core/as-buffer.js';
+import { isWellFormed } from '../../event/message-id.js';
 import { HookError } from '../../core/hook-error.js';
 import type { DecodedPayload } from '../../event/pending-message-event.js';
 import {
@@ -75,10 +76,25 @@ export function decodeTwirpJson(body: Uint8Array, limits: DecodeLimits): Decoded
   if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) return tooDeep(limits);
   const json = parseJsonObject(text);
   if (json instanceof HookError) return json;
-  if (fastJson === undefined) return requestFromJsonWithProtobufEs(json);
   // A lone surrogate can only come from a `\u` escape (the text is valid UTF-8): without one,
   // the reader can skip checking every string for them.
-  return fastJson(json, hasUnicodeEscape(text));
+  const escaped = hasUnicodeEscape(text);
+  if (escaped && idHasLoneSurrogate(json)) return loneSurrogateId;
+  if (fastJson === undefined) return requestFromJsonWithProtobufEs(json);
+  return fastJson(json, escaped);
+}
+
+/**
+ * protobuf-es refuses any string with a lone surrogate as malformed; in `message.id` the
+ * contract calls it what it is, an id that cannot be a Stream id (as REST does).
+ */
+const loneSurrogateId = new HookError('invalid_payload', 'message.id contains a lone surrogate (not valid Unicode)');
+
+function idHasLoneSurrogate(json: Record<string, unknown>): boolean {
+  const message = json.message;
+  if (typeof message !== 'object' || message === null) return false;
+  const id = (message as Record<string, unknown>).id;
+  return typeof id === 'string' && !isWellFormed(id);
 }
 
 /** {@link decodeTwirpJson} through protobuf-es: the reference the fast reader matches. */
@@ -88,17 +104,20 @@ export function decodeTwirpJsonWithProtobufEs(body: Uint8Array, limits: DecodeLi
   if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) return tooDeep(limits);
   const json = parseJsonObject(text);
   if (json instanceof HookError) return json;
+  if (idHasLoneSurrogate(json)) return loneSurrogateId;
   return requestFromJsonWithProtobufEs(json);
 }
 
-/** The body as JSON text (valid UTF-8, no BOM), or the error it deserves. */
+/** The body as JSON text (valid UTF-8, no byte order mark), or the error it deserves. */
 function jsonBodyText(body: Uint8Array): string | HookError {
   if (body.byteLength === 0) return new HookError('malformed_json', 'the request body is empty');
   const text = asBuffer(body).toString('utf8');
   // Protobuf JSON must be valid UTF-8: toString replaces broken sequences with U+FFFD, so only
   // text that has one needs the full check.
   if (text.indexOf('\ufffd') !== -1 && !isUtf8(body)) return new HookError('malformed_json', 'the request body is not valid JSON', 'invalid UTF-8');
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a UTF-8 byte order mark is not part of the JSON
+  // As in REST (JSON.parse), and as protobuf-es and Go's encoding/json do: a BOM is not JSON.
+  if (text.charCodeAt(0) === 0xfeff) return new HookError('malformed_json', 'the request body is not valid JSON', 'a byte order mark');
+  return text;
 }
 
 /** True when the JSON text has a `\\u` escape (a backslash that is itself escaped does not count). */
