@@ -4,6 +4,7 @@ import { HookError } from '../core/hook-error.js';
 import type { NeutralResponse } from '../core/neutral.js';
 import type { PendingHooks } from '../pending-hooks.js';
 import { defaultLinger, lingerOnClose } from './linger.js';
+import { readBody } from './read-body.js';
 
 const shuttingDown = new HookError('shutting_down', 'the server is shutting down; retry');
 
@@ -62,14 +63,19 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
 
   app.decorateRequest('pendingHooks', null);
   app.removeAllContentTypeParsers();
-  // Signatures are over the raw bytes: keep the body as a Buffer, never parse it here.
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+  // Signatures are over the raw bytes: keep the body as a Buffer, never parse it here. Read with
+  // the node listener's bounded reader (one buffer, tiny-chunk floods refused), not fastify's
+  // buffer parser, which keeps every chunk as an object until the end.
+  app.addContentTypeParser('*', (_request, payload, done) => {
+    readBody(payload, bodyLimit, (body) => (body instanceof HookError ? done(body, undefined) : done(null, body)));
+  });
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
     const config = request.routeOptions.config as { callbackRoute?: CallbackRoute; connectRoute?: boolean };
     const route = config.callbackRoute;
     let hookError: HookError;
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') hookError = new HookError('payload_too_large', `body exceeds ${bodyLimit} bytes`);
+    if (error instanceof HookError) hookError = error;
+    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') hookError = new HookError('payload_too_large', `body exceeds ${bodyLimit} bytes`);
     else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       hookError = new HookError(route?.family.name === 'twirp' ? 'malformed_protobuf' : 'malformed_json', 'request body could not be read', error.message);
     } else {

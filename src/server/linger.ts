@@ -6,9 +6,14 @@ export interface LingerBounds {
   maxBytes: number;
   /** Milliseconds after the answer, at most. Default 2000. */
   maxMs: number;
+  /**
+   * Body pieces (`data` events) discarded, at most. Default 1024: a client still sending in
+   * tiny HTTP chunks costs an event per chunk, whatever the bytes, and gets no more of our time.
+   */
+  maxPieces: number;
 }
 
-export const defaultLinger: LingerBounds = Object.freeze({ maxBytes: 4 * 1024 * 1024, maxMs: 2000 });
+export const defaultLinger: LingerBounds = Object.freeze({ maxBytes: 4 * 1024 * 1024, maxMs: 2000, maxPieces: 1024 });
 
 const destroySoon = Symbol('pending-hooks.destroySoon');
 
@@ -35,9 +40,10 @@ export function lingerOnClose(request: IncomingMessage, bounds: LingerBounds): v
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
   let discarded = 0;
+  let pieces = 0;
   request.on('data', (chunk: Buffer) => {
     discarded += chunk.length;
-    if (discarded > bounds.maxBytes) cut();
+    if (discarded > bounds.maxBytes || ++pieces > bounds.maxPieces) cut();
   });
   request.once('end', () => {
     clearTimeout(timer);

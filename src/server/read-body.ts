@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { HookError } from '../core/hook-error.js';
 
 /**
@@ -23,8 +24,8 @@ const empty = Buffer.alloc(0);
  * Calls `done` once: with the bytes, or with a `payload_too_large` error as soon as the body is
  * known to be too large (the caller answers and discards the rest).
  */
-export function readBody(request: IncomingMessage, limit: number, done: (body: Buffer | HookError) => void): void {
-  const declared = declaredLength(request.headers['content-length']);
+export function readBody(request: Readable & { headers?: IncomingHttpHeaders }, limit: number, done: (body: Buffer | HookError) => void): void {
+  const declared = declaredLength(request.headers?.['content-length']);
   if (declared !== undefined && declared > limit) {
     done(new HookError('payload_too_large', `body exceeds ${limit} bytes`));
     return;

@@ -47,6 +47,24 @@ describe('request bodies are read into one bounded buffer', () => {
     expect(raw.error()).toBeUndefined();
   });
 
+  it('the fastify plugin reads bodies the same bounded way (tiny chunks refused, connection closed)', async () => {
+    const app = Fastify();
+    await app.register(pendingHooksPlugin, { hooks: quietHooks(), prefix: '/hooks' });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const raw = await openRaw((app.server.address() as AddressInfo).port);
+      raw.socket.write(requestHead(`/hooks${restPath}`));
+      raw.socket.write(Buffer.concat(Array.from({ length: 4096 }, () => chunk('x'))));
+      expect(await raw.waitFor(/\r\n\r\n\{.*\}/s)).toBe(true);
+      expect(firstStatus(raw.received())).toBe(413);
+      expect(JSON.parse(firstBody(raw.received()))).toMatchObject({ error: 'payload_too_large' });
+      expect(raw.received().toLowerCase()).toContain('connection: close');
+      expect(await raw.closed()).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('accepts a signed 1 MiB body sent in 1 KiB chunks (real senders write kilobytes at a time)', async () => {
     const padding = 'p'.repeat(1024 * 1024 - pendingBody().length - 200);
     const body = Buffer.from(pendingBody({ text: 'fine' }, { padding }));
