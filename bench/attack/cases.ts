@@ -78,7 +78,12 @@ function exchange(target: AttackTarget, parts: readonly (Buffer | string)[], tal
       if (status !== undefined) return;
       received += chunk.toString('latin1');
       const match = /^HTTP\/1\.1 (\d{3})/.exec(received);
-      if (match) status = match[1];
+      // The answer's head is in: that is all an attacker waits for (a kept-alive connection
+      // would otherwise hold it until the server's keep-alive timeout).
+      if (match && received.includes('\r\n\r\n')) {
+        status = match[1];
+        finish(status!);
+      }
     });
     socket.on('error', (error: NodeJS.ErrnoException) => finish(status ?? (error.code === 'ECONNRESET' || error.code === 'EPIPE' ? 'reset' : (error.code ?? 'error'))));
     socket.on('close', () => finish(status ?? 'closed'));
