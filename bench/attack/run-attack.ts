@@ -6,6 +6,7 @@
  * its RSS growth.
  */
 import { createHmac, randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
 import type { AttackCase, AttackTally, AttackTarget } from './cases.js';
 
@@ -169,12 +170,16 @@ export async function runAttack(options: RunAttackOptions, baseline?: Baseline):
     if (pool) await probe(pool, target, 50, AbortSignal.timeout(200));
     const before = options.stats ? await options.stats() : undefined;
     const controller = new AbortController();
-    const tallies: AttackTally[] = Array.from({ length: attackers }, () => ({ units: 0, bytes: 0, outcomes: {} }));
-    const attacking = tallies.map((tally) => attackCase.attack(target, tally, controller.signal));
+    const worker = new Worker(new URL('./attacker-worker-boot.mjs', import.meta.url), { workerData: { caseName: attackCase.name, target, attackers } });
+    const failed = new Promise<never>((_, reject) => worker.once('error', reject));
+    await Promise.race([new Promise((resolve) => worker.once('message', resolve)), failed]);
     const probing = pool ? probe(pool, target, probeRate, controller.signal) : Promise.resolve(undefined);
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     controller.abort();
-    const [probeSummary] = await Promise.all([probing, ...attacking]);
+    worker.postMessage('stop');
+    const tallies = await Promise.race([new Promise<AttackTally[]>((resolve) => worker.once('message', resolve)), failed]);
+    await worker.terminate();
+    const probeSummary = await probing;
     await pool?.close();
     const after = options.stats ? await options.stats() : undefined;
     const outcomes: Record<string, number> = {};
@@ -225,7 +230,7 @@ export function describe(result: CaseResult): string {
     .join(' ');
   const probe = result.probe ? `probe p50 ${result.probe.p50Ms} ms, p99 ${result.probe.p99Ms} ms, max ${result.probe.maxMs} ms, ${result.probe.failures}/${result.probe.sent} failed` : 'no probe (no secret)';
   const server = result.server
-    ? `; server CPU ${result.server.cpuMs} ms (${result.server.costRatio}× a signed callback ${result.bulk ? 'per MB' : `per ${result.unit}`}), loop delay p99 ${result.server.eventLoopDelayP99Ms} ms, RSS ${result.server.rssGrowthMb >= 0 ? '+' : ''}${result.server.rssGrowthMb} MB`
+    ? `; server CPU ${result.server.cpuMs} ms (${result.server.costRatio}× a signed callback ${result.bulk ? 'per MB' : `per ${result.unit}`}), loop delay p99 ${result.server.eventLoopDelayP99Ms} ms (max ${result.server.eventLoopDelayMaxMs}), RSS ${result.server.rssGrowthMb >= 0 ? '+' : ''}${result.server.rssGrowthMb} MB`
     : '';
   return `${result.units} ${result.unit}s, ${result.megabytes} MB sent [${outcomes}]${result.unexpected ? ` UNEXPECTED ×${result.unexpected}` : ''}; ${probe}${server}`;
 }

@@ -16,7 +16,7 @@ const script = fileURLToPath(new URL('./target-server.ts', import.meta.url));
 
 /** Starts bench/attack/target-server.ts in its own process (so its CPU and memory are its own). */
 export function startTarget(secret = 'attack-secret'): Promise<RunningTarget> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...(process.env.ATTACK_TARGET_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', script], {
     env: { ...process.env, ATTACK_API_SECRET: secret, PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
