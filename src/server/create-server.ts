@@ -1,4 +1,5 @@
 import closeWithGrace from 'close-with-grace';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
@@ -34,7 +35,8 @@ export interface CreateServerOptions {
   fastPath?: boolean;
   /**
    * Most connections open at once; further ones are closed as they arrive. Each open socket
-   * holds a file descriptor, which calls to Stream's API need too. Default 10,000.
+   * holds a file descriptor, which calls to Stream's API need too. Default: half the process's
+   * open-file limit, at most 10,000 (an idle connection costs ~3 KB and no CPU once accepted).
    */
   maxConnections?: number;
   /**
@@ -44,8 +46,21 @@ export interface CreateServerOptions {
   firstRequestTimeoutMs?: number;
 }
 
-/** See `CreateServerOptions.maxConnections`. */
-export const defaultMaxConnections = 10_000;
+/**
+ * See `CreateServerOptions.maxConnections`: half the soft open-file limit (the other half stays
+ * for the Stream API pool, logs and the rest of the app), at most 10,000, at least 64. Where the
+ * limit cannot be read (not Linux), 10,000.
+ */
+export function defaultMaxConnections(): number {
+  let limit: number | undefined;
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (match) limit = Number(match[1]);
+  } catch {
+    // not Linux
+  }
+  return limit === undefined ? 10_000 : Math.max(64, Math.min(10_000, Math.floor(limit / 2)));
+}
 
 /**
  * A standalone fastify server serving the hooks: every path answers in the contract's format
@@ -54,7 +69,7 @@ export const defaultMaxConnections = 10_000;
  */
 export async function createServer(hooks: PendingHooks, options: CreateServerOptions = {}): Promise<FastifyInstance> {
   const requestTimeout = options.requestTimeoutMs ?? 10_000;
-  const maxConnections = options.maxConnections ?? defaultMaxConnections;
+  const maxConnections = options.maxConnections ?? defaultMaxConnections();
   const firstRequestTimeoutMs = options.firstRequestTimeoutMs ?? requestTimeout;
   const custom = options.fastify as (FastifyHttpOptions<Server> & { http2?: boolean; https?: unknown; serverFactory?: unknown }) | undefined;
   const fastPath = (options.fastPath ?? true) && !custom?.http2 && !custom?.serverFactory;

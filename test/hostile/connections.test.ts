@@ -5,7 +5,8 @@ import pino from 'pino';
 import { Agent, request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeListener, createPendingHooks, createServer, decide, pendingHooksPlugin, type PendingHooks } from '../../src/index.js';
-import type { CreateServerOptions } from '../../src/server/create-server.js';
+import { readFileSync } from 'node:fs';
+import { defaultMaxConnections, type CreateServerOptions } from '../../src/server/create-server.js';
 import { chunk, firstBody, firstStatus, lastChunk, openRaw, requestHead } from '../support/raw-socket.js';
 import { appKey, appSecret, pendingBody, postSigned, sleep } from '../support/servers.js';
 
@@ -190,6 +191,18 @@ describe('a refused client gets its answer, then the connection ends (no reset)'
 });
 
 describe('connection limits', () => {
+  it('defaults maxConnections to half the open-file limit, at most 10,000', async () => {
+    const limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))![1]);
+    const expected = Math.max(64, Math.min(10_000, Math.floor(limit / 2)));
+    expect(defaultMaxConnections()).toBe(expected);
+    const server = await listen(quietHooks());
+    try {
+      expect(server.app.server.maxConnections).toBe(expected);
+    } finally {
+      await server.app.close();
+    }
+  });
+
   it('closes connections over maxConnections at once, and serves again when one goes', async () => {
     const server = await listen(quietHooks(), { maxConnections: 3 });
     try {
