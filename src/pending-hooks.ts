@@ -2,6 +2,7 @@ import pino, { type Logger, type LoggerOptions } from 'pino';
 import { createCallbackPipeline, type CallbackPipeline, type CallbackRoute } from './core/callback-pipeline.js';
 import { createLoadShedder, type LoadSheddingOptions } from './core/load-shedder.js';
 import { createRateLimitedLog } from './core/log-safe.js';
+import { createMetrics, noMetrics, type HookMetrics, type MetricsOptions } from './observe/metrics.js';
 import type { NeutralRequest, NeutralResponse } from './core/neutral.js';
 import type { ApplyRetryOptions } from './decision/apply-decision.js';
 import type { DecisionAction } from './decision/decision.js';
@@ -76,6 +77,12 @@ export interface PendingHooksOptions {
    * queued to miss their budget. `false` turns shedding off.
    */
   shedding?: false | LoadSheddingOptions;
+  /**
+   * Prometheus metrics (prom-client): `true` or `{ registry?, defaultMetrics? }`. Off by default;
+   * `pending-hooks serve` turns them on and serves them at `GET /metrics`. See the README's
+   * "Metrics and health" for the list.
+   */
+  metrics?: boolean | MetricsOptions;
 }
 
 /** The settled configuration, as used. */
@@ -105,6 +112,13 @@ export interface PendingHooks {
   readonly pipeline: CallbackPipeline;
   /** The Connect / gRPC-Web transport, when turned on. */
   readonly connect: ConnectTransport | undefined;
+  /**
+   * What readiness depends on, each `ok` or why not: `api` (`closed` once closing), `dedupe`
+   * (`unreachable` while a shared store reports itself unhealthy; the local store answers then).
+   */
+  readiness(): Record<string, string>;
+  /** The metrics callbacks are counted in (`registry` undefined when metrics are off). */
+  readonly metrics: HookMetrics;
   /** Serves one neutral request (for custom adapters and tests). */
   handle(request: NeutralRequest): Promise<NeutralResponse>;
   /** Waits for decisions in progress (aborting handlers after `graceMs`, default 10 s), then closes API pools. */
@@ -200,7 +214,9 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     apiKeys: apps.map((app) => app.apiKey),
   };
 
+  const metrics = options.metrics ? createMetrics(options.metrics === true ? {} : options.metrics) : noMetrics;
   const dispatcher: Dispatcher = createDispatcher({
+    metrics,
     timeoutMs,
     fallback,
     timing,
@@ -244,6 +260,8 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
   const shedder = createLoadShedder(options.shedding === false ? { maxInFlight: Infinity, maxEventLoopDelayMs: Infinity } : options.shedding);
   const pipeline = createCallbackPipeline({
     shedder,
+    metrics,
+    timeoutMs,
     connect,
     routes,
     familyForUnknownPath(path) {
@@ -259,6 +277,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     refusals,
   });
 
+  let closed = false;
   const hooks: PendingHooks = {
     on(method, handler) {
       if (typeof handler !== 'function') throw new TypeError(`pending-hooks: the ${method} handler must be a function`);
@@ -271,8 +290,14 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     logger,
     pipeline,
     connect,
+    metrics,
+    readiness() {
+      const healthy = (dedupe as { healthy?: boolean }).healthy;
+      return { api: closed ? 'closed' : 'ok', dedupe: healthy === false ? 'unreachable' : 'ok' };
+    },
     handle: async (request) => pipeline.handle(request),
     async close(graceMs = 10_000) {
+      closed = true;
       shedder.close();
       await dispatcher.close(graceMs);
       await apiFor.close();

@@ -59,6 +59,10 @@ describe('pending-hooks serve on SIGTERM', () => {
       };
       // Warm 20 kept-alive connections, then put a callback in flight on each.
       await Promise.all(Array.from({ length: 20 }, send));
+      // serve is a deployment: metrics and probes are on.
+      const metrics = await (await fetch(`${address}/metrics`)).text();
+      expect(metrics).toMatch(/^pending_hooks_callbacks_total\{transport="rest",method="PassOnPendingMessage",outcome="commit"\} 20$/m);
+      expect((await fetch(`${address}/readyz`)).status).toBe(200);
       const inFlight = Array.from({ length: 20 }, send);
       await new Promise((resolve) => setTimeout(resolve, 60));
       child.kill('SIGTERM');

@@ -46,6 +46,8 @@ export interface ServeFlags {
   maxInFlight?: string;
   maxEventLoopDelayMs?: string;
   maxConnections?: string;
+  /** `--no-metrics`: no `GET /metrics`. */
+  metrics?: boolean;
 }
 
 export interface ServeSettings {
@@ -119,6 +121,8 @@ export async function resolveServeSettings(flags: ServeFlags, env: NodeJS.Proces
     twirp: twirpEnabled ? { prefix: twirpPrefix ?? '/twirp' } : false,
     verifySignatures: !insecure,
     api: dryRun ? undefined : { baseUrl },
+    // A server run by `serve` is a deployment: it exposes /metrics, /healthz and /readyz.
+    metrics: flags.metrics !== false,
     shedding: {
       maxInFlight: number(flags.maxInFlight, '--max-in-flight') ?? number(env.MAX_IN_FLIGHT, 'MAX_IN_FLIGHT') ?? file.maxInFlight,
       maxEventLoopDelayMs: number(flags.maxEventLoopDelayMs, '--max-event-loop-delay-ms') ?? number(env.MAX_EVENT_LOOP_DELAY_MS, 'MAX_EVENT_LOOP_DELAY_MS') ?? file.maxEventLoopDelayMs,

@@ -6,6 +6,7 @@ import type { AppKeyring } from '../signature/app-keyring.js';
 import type { TransportFamily, WireCodec } from '../transports/codec.js';
 import type { ConnectTransport } from '../transports/connect/index.js';
 import { HookError, type HookErrorCode } from './hook-error.js';
+import { noMetrics, type CallbackOutcome, type HookMetrics } from '../observe/metrics.js';
 import type { LoadShedder } from './load-shedder.js';
 import { clip, type RateLimitedLog } from './log-safe.js';
 import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from './neutral.js';
@@ -35,6 +36,10 @@ export interface PipelineOptions {
   refusals: RateLimitedLog;
   /** Sheds callbacks (503 `overloaded`) over the in-flight or event-loop-delay bound. */
   shedder: LoadShedder;
+  /** Counts callbacks, refusals and sheds (`noMetrics`: nothing). */
+  metrics: HookMetrics;
+  /** The budget, for the budget-left metric. */
+  timeoutMs: number;
 }
 
 /** A request that passed route, method and content-type checks. */
@@ -93,7 +98,8 @@ export function withConnectionClose(response: NeutralResponse): NeutralResponse 
 }
 
 export function createCallbackPipeline(options: PipelineOptions): CallbackPipeline {
-  const { keyring, bodyLimit, dispatcher, logger, refusals, shedder } = options;
+  const { keyring, bodyLimit, dispatcher, logger, refusals, shedder, metrics } = options;
+  const timeoutSeconds = options.timeoutMs / 1000;
   const limits = { maxJsonDepth: options.maxJsonDepth };
   const byPath = new Map(options.routes.map((route) => [route.path, route]));
   const connectPaths = new Set(options.connect?.paths);
@@ -110,6 +116,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
   /** Context values are the client's: callers pass them through `clip`. */
   function refuse(family: TransportFamily | WireCodec, error: HookError, context: Record<string, unknown>): NeutralResponse {
     refusals.write(error.code === 'internal' ? 'error' : 'warn', { ...context, code: error.code, why: error.detail ?? error.message }, 'callback refused');
+    metrics.refused(error.code);
     const response = family.encodeError(error);
     return closingCodes.has(error.code) ? withConnectionClose(response) : response;
   }
@@ -130,6 +137,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     }
     // Shed before the body is read or decoded: the refusal costs less than the work it spares.
     const overloaded = shedder.admit();
+    if (overloaded) metrics.shed();
     if (overloaded) return refuse(route.family, overloaded, { path: route.path, inFlight: shedder.inFlight, eventLoopDelayMs: Math.round(shedder.eventLoopDelayMs) });
     return { route, codec };
   }
@@ -186,12 +194,18 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     const event = createEvent(route.method, payload, verified.app, request, codec.transport);
     try {
       if (route.method === 'DeletedPendingMessage') {
-        return dispatcher.deleted(event, request.receivedAt).then(codec.encodeDeleted, (error: unknown) => dispatchFailed(codec, event, error));
+        return dispatcher.deleted(event, request.receivedAt).then(
+          () => {
+            if (metrics !== noMetrics) count(event, request.receivedAt, 'deleted');
+            return codec.encodeDeleted();
+          },
+          (error: unknown) => dispatchFailed(codec, event, error),
+        );
       }
       const result = dispatcher.passOn(event, request.receivedAt);
-      if (!(result instanceof Promise)) return encodeResult(codec, result);
+      if (!(result instanceof Promise)) return encodeResult(codec, result, event, request.receivedAt);
       return result.then(
-        (settled) => encodeResult(codec, settled),
+        (settled) => encodeResult(codec, settled, event, request.receivedAt),
         (error: unknown) => dispatchFailed(codec, event, error),
       );
     } catch (error) {
@@ -199,13 +213,20 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     }
   }
 
-  function encodeResult(codec: WireCodec, result: PassOnResult): NeutralResponse {
+  function count(event: PendingMessageEvent, receivedAt: number, outcome: CallbackOutcome): void {
+    const seconds = (performance.now() - receivedAt) / 1000;
+    metrics.callback(event.transport, event.method, outcome, seconds, timeoutSeconds - seconds);
+  }
+
+  function encodeResult(codec: WireCodec, result: PassOnResult, event: PendingMessageEvent, receivedAt: number): NeutralResponse {
+    if (metrics !== noMetrics) count(event, receivedAt, result.kind === 'decided' ? result.outcome.action : result.kind);
     if (result.kind === 'decided') return codec.encodePassOn(result.outcome);
     if (result.kind === 'accepted') return codec.encodeAccepted();
     return codec.encodeError(new HookError('decision_not_applied', `the ${result.outcome.action} decision could not be applied through Stream's API in time; retry`));
   }
 
   function dispatchFailed(codec: WireCodec, event: PendingMessageEvent, error: unknown): NeutralResponse {
+    if (metrics !== noMetrics) count(event, event.receivedAt, 'error');
     logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, 'dispatch failed');
     return codec.encodeError(new HookError('internal', 'internal error'));
   }

@@ -1,4 +1,5 @@
-import type { StreamApi } from '../stream-api/stream-api.js';
+import { noMetrics, type HookMetrics } from '../observe/metrics.js';
+import type { ApplyResult, StreamApi } from '../stream-api/stream-api.js';
 import { createDeadline, sleep } from '../dispatch/deadline.js';
 import type { DecisionAction } from './decision.js';
 
@@ -32,6 +33,7 @@ export async function applyDecision(
   messageId: string,
   deadlineAt: number,
   retry: ApplyRetryOptions,
+  metrics: HookMetrics = noMetrics,
 ): Promise<ApplyReport> {
   if (action === 'keep_pending') return noApiCall;
   const deadline = createDeadline(deadlineAt, 'applying the decision');
@@ -44,6 +46,7 @@ export async function applyDecision(
         action === 'commit'
           ? await api.commitMessage(messageId, deadline.signal)
           : await api.hardDeleteMessage(messageId, deadline.signal);
+      if (metrics !== noMetrics) metrics.apiRequest(action === 'commit' ? 'commit' : 'delete', statusLabel(result));
       if (result.status === 'applied') return { status: 'applied', attempts };
       if (result.status === 'already_done') return { status: 'already_done', attempts, detail: result.detail };
       if (result.permanent) return { status: 'rejected', attempts, detail: result.detail };
@@ -58,4 +61,13 @@ export async function applyDecision(
   } finally {
     deadline.cancel();
   }
+}
+
+/** The metric label of one API call: its HTTP status where there was one (details start `HTTP nnn`). */
+function statusLabel(result: ApplyResult): string {
+  if (result.status === 'applied') return '2xx';
+  if (result.detail.startsWith('HTTP ')) return result.detail.slice(5, 8);
+  if (result.detail.startsWith('network')) return 'network';
+  if (result.detail.startsWith('aborted')) return 'aborted';
+  return 'error';
 }

@@ -1,3 +1,4 @@
+import { noMetrics, type HookMetrics } from '../observe/metrics.js';
 import type { Logger } from 'pino';
 import { applyDecision, type ApplyReport, type ApplyRetryOptions } from '../decision/apply-decision.js';
 import type { DecisionAction, Outcome } from '../decision/decision.js';
@@ -30,6 +31,8 @@ export interface DispatcherOptions {
   /** The API that applies decisions for an app; undefined = dry run (decisions only logged). */
   apiFor(apiKey: string): StreamApi | undefined;
   handlers(): { passOn: PassOnHandler | undefined; deleted: DeletedHandler | undefined };
+  /** Counts fallbacks, dedupe hits and API calls. Default: nothing. */
+  metrics?: HookMetrics;
 }
 
 export type PassOnResult =
@@ -63,6 +66,7 @@ const dryRunNothing: ApplyReport = Object.freeze({ status: 'nothing_to_do', atte
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { timeoutMs, fallback, timing, dedupe, logger, retry } = options;
+  const metrics = options.metrics ?? noMetrics;
   const dedupeKey = options.dedupeKey ?? ((apiKey: string, webhookId: string) => `${apiKey}\n${webhookId}`);
   // The handler's deadline is timeoutMs − applyReserveMs after arrival. A reserve that would
   // leave the handler no time at all is halved against the budget instead (and warned about).
@@ -112,8 +116,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   /** Handler runs that went asynchronous and have not settled. */
   const activeRuns = new Set<HandlerRun<Outcome>>();
   const runOutcomes: RunOutcomes<Outcome> = {
-    ended: (why) => (why === 'timeout' ? timeoutOutcome : shutdownOutcome),
+    ended(why) {
+      metrics.fallback(why === 'timeout' ? 'timeout' : 'shutdown');
+      return why === 'timeout' ? timeoutOutcome : shutdownOutcome;
+    },
     failed(error, event, what) {
+      metrics.fallback('handler_error');
       const label = what === passOnWhat ? 'handler' : what;
       logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, `${label} threw; fallback applied`);
       return errorOutcome;
@@ -125,6 +133,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   function toOutcome(decision: Decision | undefined): Outcome {
     if (!decision || !isDecisionAction(decision.action)) {
       logger.error({ returned: decision }, 'handler returned no decision; fallback applied');
+      metrics.fallback('handler_error');
       return errorOutcome;
     }
     return decision.reason === undefined ? plainOutcomes.get(decision.action)! : outcomeWithReason(decision.action, String(decision.reason));
@@ -147,7 +156,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   function decide(event: PendingMessageEvent, receivedAt: number): Outcome | Promise<Outcome> {
     const handler = options.handlers().passOn;
-    if (!handler) return noHandlerOutcome;
+    if (!handler) {
+      metrics.fallback('no_handler');
+      return noHandlerOutcome;
+    }
     return runHandler(handler, toOutcome, passOnWhat, event, receivedAt + timeoutMs - reserve);
   }
 
@@ -155,7 +167,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const api = options.apiFor(event.apiKey);
     if (!api) return outcome.action === 'keep_pending' ? dryRunNothing : dryRunApplied;
     const applyBy = receivedAt + timeoutMs - (timing === 'inline' ? answerMarginMs : 0);
-    return applyDecision(api, outcome.action, event.message.id, applyBy, retry);
+    return applyDecision(api, outcome.action, event.message.id, applyBy, retry, metrics);
   }
 
   /** Decide (unless remembered), apply, remember: synchronous as long as every step is. */
@@ -249,6 +261,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   function logDuplicate(event: PendingMessageEvent, known: DedupeRecord): void {
+    metrics.dedupeHit();
     logger.info({ webhookId: event.webhookId, messageId: event.message.id, attempt: event.attempt, action: known.outcome.action }, 'duplicate callback: answered the remembered decision');
   }
 

@@ -14,6 +14,7 @@ import Fastify, {
 } from 'fastify';
 import type { PendingHooks } from '../pending-hooks.js';
 import { defaultLinger, lingerOnClose } from './linger.js';
+import { registerOpsRoutes } from './ops-routes.js';
 import { pendingHooksPlugin } from './fastify-plugin.js';
 import { createNodeListener, type NodeRequestListener } from './node-listener.js';
 
@@ -44,6 +45,10 @@ export interface CreateServerOptions {
    * header timeout only starts with the first byte). Default 10 s.
    */
   firstRequestTimeoutMs?: number;
+  /** `GET /metrics`. Default: on when the hooks count metrics (`createPendingHooks({ metrics: true })`). */
+  metrics?: boolean;
+  /** `GET /healthz` and `GET /readyz` (503 from the moment closing begins). Default true. */
+  health?: boolean;
 }
 
 /**
@@ -128,6 +133,7 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
   app.addHook('preClose', async () => {
     closing = true;
   });
+  registerOpsRoutes(app, hooks, { metrics: options.metrics ?? hooks.metrics.registry !== undefined, health: options.health ?? true, closing: () => closing });
   guardConnections(app.server, maxConnections, firstRequestTimeoutMs);
   app.addHook('onClose', async () => {
     await hooks.close();

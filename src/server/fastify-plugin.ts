@@ -4,6 +4,7 @@ import { HookError } from '../core/hook-error.js';
 import type { NeutralResponse } from '../core/neutral.js';
 import type { PendingHooks } from '../pending-hooks.js';
 import { defaultLinger, lingerOnClose } from './linger.js';
+import { registerOpsRoutes } from './ops-routes.js';
 import { readBody } from './read-body.js';
 
 const shuttingDown = new HookError('shutting_down', 'the server is shutting down; retry');
@@ -15,6 +16,10 @@ export interface PendingHooksPluginOptions {
    * `bad_route`. Default true; has no effect for an empty mount (the host app keeps its own 404).
    */
   catchUnknownPaths?: boolean;
+  /** Also serve `GET /metrics` (under the plugin's prefix; needs `createPendingHooks({ metrics: true })`). Default false. */
+  metrics?: boolean;
+  /** Also serve `GET /healthz` and `GET /readyz` (under the prefix; 503 once the host app closes). Default false. */
+  health?: boolean;
 }
 
 const everyMethod: HTTPMethods[] = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
@@ -60,6 +65,8 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
   app.addHook('preClose', async () => {
     closingState.closing = true;
   });
+
+  registerOpsRoutes(app, hooks, { metrics: options.metrics ?? false, health: options.health ?? false, closing: () => closingState.closing });
 
   app.decorateRequest('pendingHooks', null);
   app.removeAllContentTypeParsers();
