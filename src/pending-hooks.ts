@@ -1,6 +1,6 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
 import { createCallbackPipeline, type CallbackPipeline, type CallbackRoute } from './core/callback-pipeline.js';
-import { createLoadShedder, type LoadSheddingOptions } from './core/load-shedder.js';
+import { createLoadShedder, defaultMaxInFlight, type LoadSheddingOptions } from './core/load-shedder.js';
 import { createRateLimitedLog } from './core/log-safe.js';
 import { createMetrics, noMetrics, type HookMetrics, type MetricsOptions } from './observe/metrics.js';
 import type { NeutralRequest, NeutralResponse } from './core/neutral.js';
@@ -22,6 +22,13 @@ import { createConnectTransport, type ConnectTransport, type ConnectTransportOpt
 
 /** Where decisions go: Stream's HTTP API, your own `StreamApi`, an official `StreamChat` client, or one per app. */
 export type ApiOption =
+  /**
+   * Pending-hooks' own client (undici). `connections`: sockets to Stream per app, at most.
+   * Default: the in-flight bound (`shedding.maxInFlight`, 1000), so every callback in flight can
+   * have its API call in flight: a smaller pool queues calls behind a slow or hung API and
+   * answers late (measured: 200 callbacks against a hung API, 32 connections → answers up to
+   * 640 ms on a 500 ms budget; sized to the bound → 514 ms).
+   */
   | { baseUrl?: string; connections?: number }
   | StreamApi
   | StreamChatLike
@@ -189,7 +196,9 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
   const restMount = normalizePrefix(options.rest?.mount ?? '', 'rest.mount');
   const twirpPrefix = options.twirp === false ? undefined : normalizePrefix(options.twirp?.prefix ?? '/twirp', 'twirp.prefix');
 
-  const apiFor = resolveApi(options.api, apps);
+  const sheddingOptions = options.shedding === false ? { maxInFlight: Infinity, maxEventLoopDelayMs: Infinity } : options.shedding;
+  const inFlightBound = sheddingOptions?.maxInFlight ?? defaultMaxInFlight;
+  const apiFor = resolveApi(options.api, apps, Number.isFinite(inFlightBound) ? inFlightBound : defaultMaxInFlight);
   if (!options.api) logger.warn('no Stream API configured: DRY RUN, decisions are answered and logged but not applied');
 
   const handlers: { passOn: PassOnHandler | undefined; deleted: DeletedHandler | undefined } = { passOn: undefined, deleted: undefined };
@@ -257,7 +266,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     if (paths.has(path)) throw new TypeError(`pending-hooks: Connect and another transport both serve ${path}; give connect.prefix its own value`);
   }
 
-  const shedder = createLoadShedder(options.shedding === false ? { maxInFlight: Infinity, maxEventLoopDelayMs: Infinity } : options.shedding);
+  const shedder = createLoadShedder(sheddingOptions);
   const pipeline = createCallbackPipeline({
     shedder,
     metrics,
@@ -310,6 +319,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
 function resolveApi(
   option: ApiOption | undefined,
   apps: readonly AppCredentials[],
+  defaultConnections: number,
 ): { get(apiKey: string): StreamApi | undefined; close(): Promise<void> } {
   if (!option) return { get: () => undefined, close: async () => {} };
   if (typeof option === 'function') return { get: option, close: async () => {} };
@@ -321,7 +331,7 @@ function resolveApi(
   const { baseUrl, connections } = option as { baseUrl?: string; connections?: number };
   const clients = new Map<string, StreamApi>();
   for (const app of apps) {
-    clients.set(app.apiKey, createStreamApiClient({ apiKey: app.apiKey, secret: app.secrets[0]!, baseUrl, connections }));
+    clients.set(app.apiKey, createStreamApiClient({ apiKey: app.apiKey, secret: app.secrets[0]!, baseUrl, connections: connections ?? defaultConnections }));
   }
   return {
     get: (apiKey) => clients.get(apiKey),

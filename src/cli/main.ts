@@ -24,6 +24,7 @@ export function buildProgram(): Command {
     .option('--body-limit <bytes>', 'largest body accepted (env BODY_LIMIT, default 1048576)')
     .option('--max-in-flight <n>', 'callbacks decided at once before shedding with 503 (env MAX_IN_FLIGHT, default 1000)')
     .option('--max-event-loop-delay-ms <ms>', 'event-loop delay over which callbacks are shed (env MAX_EVENT_LOOP_DELAY_MS, default 150)')
+    .option('--api-connections <n>', "sockets to Stream's API per app (env API_CONNECTIONS, default the in-flight bound)")
     .option('--no-metrics', 'do not count Prometheus metrics nor serve GET /metrics')
     .option('--max-connections <n>', 'open connections at most (env MAX_CONNECTIONS, default half the open-file limit, at most 10000)')
     .option('--dry-run', 'answer and log decisions without calling Stream')

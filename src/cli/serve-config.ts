@@ -24,6 +24,7 @@ export const serveConfigSchema = z.strictObject({
   maxInFlight: z.number().int().positive().optional(),
   maxEventLoopDelayMs: z.number().positive().optional(),
   maxConnections: z.number().int().positive().optional(),
+  apiConnections: z.number().int().positive().optional(),
 });
 export type ServeConfig = z.infer<typeof serveConfigSchema>;
 
@@ -48,6 +49,7 @@ export interface ServeFlags {
   maxConnections?: string;
   /** `--no-metrics`: no `GET /metrics`. */
   metrics?: boolean;
+  apiConnections?: string;
 }
 
 export interface ServeSettings {
@@ -67,6 +69,11 @@ function number(value: string | undefined, what: string): number | undefined {
   const parsed = Number(value);
   if (!Number.isFinite(parsed)) throw new ConfigError(`${what} must be a number (got ${JSON.stringify(value)})`);
   return parsed;
+}
+
+/** `{ [key]: value }` when the value is set, else nothing (so defaults apply). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T | undefined {
@@ -120,7 +127,9 @@ export async function resolveServeSettings(flags: ServeFlags, env: NodeJS.Proces
     rest: { mount: flags.mount ?? env.REST_MOUNT ?? file.restMount ?? '' },
     twirp: twirpEnabled ? { prefix: twirpPrefix ?? '/twirp' } : false,
     verifySignatures: !insecure,
-    api: dryRun ? undefined : { baseUrl },
+    api: dryRun
+      ? undefined
+      : { baseUrl, ...optional('connections', number(flags.apiConnections, '--api-connections') ?? number(env.API_CONNECTIONS, 'API_CONNECTIONS') ?? file.apiConnections) },
     // A server run by `serve` is a deployment: it exposes /metrics, /healthz and /readyz.
     metrics: flags.metrics !== false,
     shedding: {

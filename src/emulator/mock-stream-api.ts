@@ -195,7 +195,7 @@ export async function createMockStreamApi(options: MockStreamApiOptions): Promis
   let connectionCount = 0;
 
   // Stream's message ids run to 255 characters (fastify's router stops at 100 by default).
-  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true, maxParamLength: 1024 });
+  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true, routerOptions: { maxParamLength: 1024 } });
   app.server.on('connection', (socket: Socket) => {
     connectionCount++;
     sockets.add(socket);
