@@ -45,7 +45,7 @@ describe('metrics', () => {
       if (text === 'throw') throw new Error('boom');
       return text === 'bad' ? decide.delete('bad') : decide.commit();
     });
-    const app = await createServer(hooks);
+    const app = await createServer(hooks, { health: true });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     close = async () => {
       await app.close();

@@ -20,7 +20,7 @@ export async function serveCommand(modulePath: string, flags: ServeFlags): Promi
   const settings = await resolveServeSettings(flags, process.env);
   const hooks = createPendingHooks(settings.hooks);
   await registerHandlers(hooks, await importHandlersModule(modulePath), modulePath);
-  const app = await createServer(hooks, { handleSignals: true, ...(settings.maxConnections !== undefined ? { maxConnections: settings.maxConnections } : {}) });
+  const app = await createServer(hooks, { handleSignals: true, health: true, ...(settings.maxConnections !== undefined ? { maxConnections: settings.maxConnections } : {}) });
   const address = await app.listen({ host: settings.host, port: settings.port });
   const { options } = hooks;
   hooks.logger.info(

@@ -47,7 +47,10 @@ export interface CreateServerOptions {
   firstRequestTimeoutMs?: number;
   /** `GET /metrics`. Default: on when the hooks count metrics (`createPendingHooks({ metrics: true })`). */
   metrics?: boolean;
-  /** `GET /healthz` and `GET /readyz` (503 from the moment closing begins). Default true. */
+  /**
+   * `GET /healthz` and `GET /readyz` (503 from the moment closing begins). Default false (your
+   * app may have its own); `pending-hooks serve` turns them on.
+   */
   health?: boolean;
 }
 
@@ -133,7 +136,7 @@ export async function createServer(hooks: PendingHooks, options: CreateServerOpt
   app.addHook('preClose', async () => {
     closing = true;
   });
-  registerOpsRoutes(app, hooks, { metrics: options.metrics ?? hooks.metrics.registry !== undefined, health: options.health ?? true, closing: () => closing });
+  registerOpsRoutes(app, hooks, { metrics: options.metrics ?? hooks.metrics.registry !== undefined, health: options.health ?? false, closing: () => closing });
   guardConnections(app.server, maxConnections, firstRequestTimeoutMs);
   app.addHook('onClose', async () => {
     await hooks.close();
