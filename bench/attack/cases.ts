@@ -167,7 +167,9 @@ export function attackCases(): AttackCase[] {
       what: 'a 1 MiB body in 1-byte HTTP chunks (a data event and an object per byte)',
       unit: 'request',
       bulk: true,
-      expected: ['413'],
+      // The 413 goes out; a client still flooding tiny chunks after it is cut off (no lingering
+      // for it), and may see the reset before it reads the answer.
+      expected: ['413', 'reset'],
       attack(target, tally, signal) {
         const request = head(target, target.restPath, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'X-Signature': badSignature });
         const chunks = Buffer.from('1\r\nx\r\n'.repeat(64 * 1024));
