@@ -216,7 +216,7 @@ function markFailed(state: RowState, reason: string): void {
 async function prepare(state: RowState): Promise<ServerProcess | undefined> {
   let server: ServerProcess;
   try {
-    server = await startServer({ script: state.spec.script, cpu: serverCpu });
+    server = await startServer({ script: state.spec.script, cpu: serverCpu, serveArgs: state.spec.serveArgs, env: state.spec.env });
   } catch (error) {
     markFailed(state, `server did not start: ${(error as Error).message.split('\n')[0]}`);
     return undefined;
