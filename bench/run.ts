@@ -151,6 +151,8 @@ const machine: MachineInfo = machineInfo(pinning);
 const wanted = args.rows?.split(',').map((id) => id.trim());
 const rows = wanted ? allRows.filter((row) => wanted.includes(row.id) || row.id === 'floor') : allRows;
 const connectInSource = connectOptionInSource();
+// The serve rows run the built package: build it from the current sources first.
+if (rows.some((row) => row.serveArgs)) execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
 
 type RowStatus = 'ok' | 'failed' | 'n/a';
 
