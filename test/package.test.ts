@@ -206,6 +206,13 @@ describe('the packed package', () => {
     expect(unwanted).toEqual([]);
   });
 
+  it('importing pending-hooks/emulator loads neither the CLI, the load generator nor tsx', async () => {
+    const { stdout } = await run(process.execPath, ['loaded.mjs', 'pending-hooks/emulator'], { cwd: jsProject() });
+    const files = JSON.parse(stdout) as string[];
+    expect(files.some((file) => file.includes('/pending-hooks/dist/emulator/mock-stream-api.js'))).toBe(true);
+    expect(files.filter((file) => /\/pending-hooks\/dist\/(cli|loadtest)\/|\/node_modules\/(tsx|esbuild|autocannon|hdr-histogram-js|commander)\//.test(file))).toEqual([]);
+  });
+
   it('TypeScript (NodeNext): compiles with tsc, serves the five-line server and the plugin in its own fastify app', async () => {
     const server = start(process.execPath, ['out/src/main.js'], tsProject(), { STREAM_API_KEY: key, STREAM_API_SECRET: secret, LOG_LEVEL: 'warn' });
     const [, ready] = await server.waitFor(/READY (\{.*\})/);
