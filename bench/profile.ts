@@ -43,7 +43,7 @@ if (pin) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], {
 const dir = join(repoRoot, 'bench/out/profiles', `${row.id}-${Date.now()}`);
 mkdirSync(dir, { recursive: true });
 const payloads = buildPayloads(2000);
-const server = await startServer({ script: row.script, cpu: pin ? 0 : undefined, cpuProfileDir: dir, cpuProfileIntervalUs: Number(args['interval-us']) });
+const server = await startServer({ script: row.script, serveArgs: row.serveArgs, env: row.env, cpu: pin ? 0 : undefined, cpuProfileDir: dir, cpuProfileIntervalUs: Number(args['interval-us']) });
 let window: [number, number];
 try {
   const path = row.path === 'connect' ? server.announced.CONNECT : row.path;

@@ -151,6 +151,8 @@ const machine: MachineInfo = machineInfo(pinning);
 const wanted = args.rows?.split(',').map((id) => id.trim());
 const rows = wanted ? allRows.filter((row) => wanted.includes(row.id) || row.id === 'floor') : allRows;
 const connectInSource = connectOptionInSource();
+// The serve rows run the built package: build it from the current sources first.
+if (rows.some((row) => row.serveArgs)) execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
 
 type RowStatus = 'ok' | 'failed' | 'n/a';
 
@@ -216,7 +218,7 @@ function markFailed(state: RowState, reason: string): void {
 async function prepare(state: RowState): Promise<ServerProcess | undefined> {
   let server: ServerProcess;
   try {
-    server = await startServer({ script: state.spec.script, cpu: serverCpu });
+    server = await startServer({ script: state.spec.script, cpu: serverCpu, serveArgs: state.spec.serveArgs, env: state.spec.env });
   } catch (error) {
     markFailed(state, `server did not start: ${(error as Error).message.split('\n')[0]}`);
     return undefined;

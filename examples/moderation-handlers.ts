@@ -3,7 +3,7 @@
  * takes 20–700 ms — sometimes longer than the budget, so the timeout fallback shows up too.
  * Serve it with `pending-hooks serve examples/moderation-handlers.ts`.
  */
-import { compose, decide, defineHandlers, type Check } from '../src/index.js';
+import { compose, decide, defineHandlers, type Check } from 'pending-hooks';
 
 const blocklist = ['badword', 'scam', 'free crypto'];
 

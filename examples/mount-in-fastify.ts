@@ -4,7 +4,7 @@
  * (REST) and /stream/twirp/pendingmessage.v1.PendingMessageService/* (Twirp).
  */
 import Fastify from 'fastify';
-import { createPendingHooks, decide, pendingHooksPlugin } from '../src/index.js';
+import { createPendingHooks, decide, pendingHooksPlugin } from 'pending-hooks';
 
 const app = Fastify({ logger: true });
 app.get('/health', async () => ({ ok: true }));

@@ -5,10 +5,9 @@
  * decision with its latency, then keeps serving on the printed port.
  */
 import pino from 'pino';
-import { createMockStreamApi, sampleMessage, samplePayload, sendCallback } from '../src/emulator/index.js';
-import { createPendingHooks, createServer } from '../src/index.js';
-import { registerHandlers } from '../src/define-handlers.js';
-import * as handlers from './moderation-handlers.js';
+import { createMockStreamApi, sampleMessage, samplePayload, sendCallback } from 'pending-hooks/emulator';
+import { createPendingHooks, createServer } from 'pending-hooks';
+import moderation from './moderation-handlers.js';
 
 const apiKey = 'demo-key';
 const apiSecret = 'demo-secret-do-not-use-in-production';
@@ -39,7 +38,7 @@ async function main() {
     // Decisions are printed below; the structured log keeps warnings and errors on stderr.
     logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2)),
   });
-  await registerHandlers(hooks, handlers, 'examples/moderation-handlers.ts');
+  hooks.on('PassOnPendingMessage', moderation.PassOnPendingMessage).on('DeletedPendingMessage', moderation.DeletedPendingMessage);
   const app = await createServer(hooks, { handleSignals: true });
   app.addHook('onClose', () => stream.close());
   const requestedPort = Number(process.env.PORT ?? 3000);

@@ -5,8 +5,8 @@
  *   npx tsx examples/twirp-client-call.ts [http://127.0.0.1:3000]
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { PendingMessageRequestSchema, PendingMessageResponseSchema } from '../src/gen/pendingmessage/v1/pending_message_pb.js';
-import { sign } from '../src/index.js';
+import { PendingMessageRequestSchema, PendingMessageResponseSchema } from 'pending-hooks/proto';
+import { sign } from 'pending-hooks';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:3000';
 const apiKey = process.env.STREAM_API_KEY || 'dev-key';

@@ -5,9 +5,8 @@
  *
  *   STREAM_API_KEY=… STREAM_API_SECRET=… npx tsx examples/twirp-server.ts
  */
-import { createPendingHooks, createServer } from '../src/index.js';
-import { registerHandlers } from '../src/define-handlers.js';
-import * as handlers from './moderation-handlers.js';
+import { createPendingHooks, createServer } from 'pending-hooks';
+import moderation from './moderation-handlers.js';
 
 const hooks = createPendingHooks({
   apiKey: process.env.STREAM_API_KEY || 'dev-key',
@@ -16,7 +15,7 @@ const hooks = createPendingHooks({
   twirp: { prefix: process.env.TWIRP_PREFIX ?? '/twirp' },
   timeoutMs: Number(process.env.TIMEOUT_MS ?? 500),
 });
-await registerHandlers(hooks, handlers, 'examples/moderation-handlers.ts');
+hooks.on('PassOnPendingMessage', moderation.PassOnPendingMessage).on('DeletedPendingMessage', moderation.DeletedPendingMessage);
 const app = await createServer(hooks, { handleSignals: true });
 const address = await app.listen({ port: Number(process.env.PORT ?? 3000) });
 console.log(`Twirp: POST ${address}${hooks.options.twirpPrefix}/pendingmessage.v1.PendingMessageService/PassOnPendingMessage`);

@@ -1,4 +1,5 @@
-import pino, { type Logger, type LoggerOptions } from 'pino';
+import type { Logger, LoggerOptions } from 'pino';
+import { createDefaultLogger } from './default-logger.js';
 import { createCallbackPipeline, type CallbackPipeline, type CallbackRoute } from './core/callback-pipeline.js';
 import { createLoadShedder, defaultMaxInFlight, type LoadSheddingOptions } from './core/load-shedder.js';
 import { createRateLimitedLog } from './core/log-safe.js';
@@ -160,10 +161,8 @@ const twirpPathWithEmptyPrefix = /^\/[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+\/[A-Za-z_
  * `createServer(hooks)`, the fastify plugin, or `createNodeListener(hooks)`.
  */
 export function createPendingHooks(options: PendingHooksOptions = {}): PendingHooks {
-  const logger: Logger =
-    options.logger && typeof (options.logger as Logger).child === 'function'
-      ? (options.logger as Logger)
-      : pino({ level: process.env.LOG_LEVEL ?? 'info', ...(options.logger as LoggerOptions | undefined) });
+  const ownLog = options.logger && typeof (options.logger as Logger).child === 'function' ? undefined : createDefaultLogger(options.logger as LoggerOptions | undefined);
+  const logger: Logger = ownLog ? ownLog.logger : (options.logger as Logger);
 
   const apps: AppCredentials[] = [...(options.apps ?? [])];
   if (options.apiKey !== undefined || options.apiSecret !== undefined) {
@@ -311,6 +310,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
       await dispatcher.close(graceMs);
       await apiFor.close();
       await dedupe.close?.();
+      ownLog?.flush();
     },
   };
   return hooks;

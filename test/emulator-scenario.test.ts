@@ -277,7 +277,7 @@ describe('pending-hooks emulate (CLI)', () => {
       ['emulate', '--messages', '16', '--rate', '200', '--mode', 'twirp-json', '--gzip', '--seed', '5', '--bad-share', '0.25', '--slow-share', '0.125', '--api-fault-share', '0.2', '--timeout-ms', '1000', '--json', jsonFile],
       { from: 'user' },
     );
-    expect(output).toMatch(/mock Stream API on http:\/\/127\.0\.0\.1:\d+; in-process pending-hooks server \(examples\/moderation-handlers\.ts\)/);
+    expect(output).toMatch(/mock Stream API on http:\/\/127\.0\.0\.1:\d+; in-process pending-hooks server \(built-in demo handlers\)/);
     expect(output).toMatch(/sending 16 twirp-json callbacks .* at 200\/s \(seed 5\)/);
     expect(output).toMatch(/scenario: 16 messages in twirp-json \(prefix "\/twirp"\) at 200\/s, timeout_ms 1000, gzip on, seed 5/);
     expect(output).toMatch(/API faults: 503 on 20% of decision calls/);

@@ -88,7 +88,7 @@ function expectOrderedLatencies(result: LoadResult): void {
   expect(l.mean).toBeLessThanOrEqual(l.max);
 }
 
-const transportOf: Record<BenchMode, string> = { rest: 'rest', 'twirp-proto': 'twirp-protobuf', 'twirp-json': 'twirp-json' };
+const transportOf: Record<BenchMode, string> = { rest: 'rest', 'twirp-protobuf': 'twirp-protobuf', 'twirp-json': 'twirp-json' };
 
 let server: RunningServer;
 let slowServer: RunningServer;
@@ -106,7 +106,7 @@ afterAll(async () => {
 
 describe('signed request pool', () => {
   it('signs the exact body bytes, targets the right route and gives each request its own webhook id', () => {
-    for (const mode of ['rest', 'twirp-proto', 'twirp-json'] as const) {
+    for (const mode of ['rest', 'twirp-protobuf', 'twirp-json'] as const) {
       const pool = createSignedRequestPool({ url: 'http://127.0.0.1:9/stream/', mode, secret: 's3cret', apiKey: 'k1', size: 20, twirpPrefix: '/rpc', badShare: 0.25 });
       expect(pool.entries).toHaveLength(20);
       expect(new Set(pool.entries.map((e) => e.messageId)).size).toBe(20);
@@ -120,11 +120,11 @@ describe('signed request pool', () => {
         expect(request.headers['x-signature']).toBe(createHmac('sha256', 's3cret').update(request.body).digest('hex'));
         expect(request.headers['x-api-key']).toBe('k1');
         expect(request.headers['x-webhook-attempt']).toBe('1');
-        expect(request.headers['content-type']).toBe(mode === 'twirp-proto' ? 'application/protobuf' : 'application/json');
+        expect(request.headers['content-type']).toBe(mode === 'twirp-protobuf' ? 'application/protobuf' : 'application/json');
       }
       expect(a.headers['x-webhook-id']).not.toBe(b.headers['x-webhook-id']);
       const first = pool.entries[0]!;
-      if (mode === 'twirp-proto') {
+      if (mode === 'twirp-protobuf') {
         expect(fromBinary(PendingMessageRequestSchema, first.body).message?.id).toBe(first.messageId);
       } else {
         const json = JSON.parse(first.body.toString('utf8')) as { message: { id: string }; request_info?: unknown };
@@ -136,7 +136,7 @@ describe('signed request pool', () => {
 });
 
 describe('runLoad against a real pending-hooks server', () => {
-  it.each(['rest', 'twirp-proto', 'twirp-json'] as const)('%s: signed, varied, unique requests and a sane result', async (mode) => {
+  it.each(['rest', 'twirp-protobuf', 'twirp-json'] as const)('%s: signed, varied, unique requests and a sane result', async (mode) => {
     seenByTransport = new Map();
     const progress: number[] = [];
     const result = await runLoad({
@@ -182,7 +182,7 @@ describe('runLoad against a real pending-hooks server', () => {
     expect([...seen.apiKeys]).toEqual([appKey]);
   });
 
-  it.each(['rest', 'twirp-proto'] as const)('%s: counts answers slower than the budget and timed_out answers', async (mode) => {
+  it.each(['rest', 'twirp-protobuf'] as const)('%s: counts answers slower than the budget and timed_out answers', async (mode) => {
     const result = await runLoad({ url: slowServer.url, mode, secret: appSecret, apiKey: appKey, connections: 8, durationS: 1.5, timeoutMs: 40, poolSize: 60 });
     expect(result.requests).toBeGreaterThan(10);
     expect(result.non2xx).toBe(0);
@@ -304,17 +304,17 @@ describe('pending-hooks bench (CLI)', () => {
   it('runs as a child process, signs with STREAM_API_SECRET and writes both files', async () => {
     const out = await mkdtemp(join(tmpdir(), 'ph-bench-'));
     const { code, stdout, stderr } = await cli(
-      ['--url', server.url, '--mode', 'twirp-proto', '--api-key', appKey, '--connections', '2', '--duration', '1.5', '--out', out],
+      ['--url', server.url, '--mode', 'twirp-protobuf', '--api-key', appKey, '--connections', '2', '--duration', '1.5', '--out', out],
       { STREAM_API_SECRET: appSecret },
     );
     expect(code, stderr).toBe(0);
     expect(stderr).toMatch(/\[1s\/1\.5s\] .* req\/s/);
-    expect(stdout).toMatch(/pending-hooks bench: twirp-proto → /);
+    expect(stdout).toMatch(/pending-hooks bench: twirp-protobuf → /);
     expect(stdout).toMatch(/non-2xx {6}0/);
     const files = (await readdir(out)).sort();
     expect(files).toHaveLength(2);
-    expect(files[0]).toMatch(/^bench-twirp-proto-\d{8}-\d{6}\.html$/);
-    expect(files[1]).toMatch(/^bench-twirp-proto-\d{8}-\d{6}\.json$/);
+    expect(files[0]).toMatch(/^bench-twirp-protobuf-\d{8}-\d{6}\.html$/);
+    expect(files[1]).toMatch(/^bench-twirp-protobuf-\d{8}-\d{6}\.json$/);
     const json = JSON.parse(await readFile(join(out, files[1]!), 'utf8')) as LoadResult;
     expect(json.requests).toBeGreaterThan(0);
     expect(json.non2xx).toBe(0);
@@ -329,7 +329,7 @@ describe('pending-hooks bench (CLI)', () => {
     expect(connections.code).not.toBe(0);
     expect(connections.stderr).toMatch(/--connections must be a positive integer, got "many"/);
     expect(mode.code).not.toBe(0);
-    expect(mode.stderr).toMatch(/argument 'grpc' is invalid. Allowed choices are rest, twirp-proto, twirp-json/);
+    expect(mode.stderr).toMatch(/argument 'grpc' is invalid. Allowed choices are rest, twirp-protobuf, twirp-json/);
     expect(noSecret.code).not.toBe(0);
     expect(noSecret.stderr).toMatch(/no secret to sign with: pass --secret or set STREAM_API_SECRET/);
   });

@@ -25,6 +25,10 @@ export interface RowSpec {
   /** False for the floor: it checks no signature, so a bad one is not refused. */
   verifiesSignature: boolean;
   target?: RowTarget;
+  /** `pending-hooks serve` from the built package instead of a bench/servers script (see StartOptions.serveArgs). */
+  serveArgs?: string[];
+  /** Extra environment of the row's server. */
+  env?: Record<string, string>;
   /** What the row is, for the report. */
   about: string;
 }
@@ -99,6 +103,32 @@ export const rows: readonly RowSpec[] = [
     verifiesSignature: true,
     target: { minRatio: 0.85, maxP99DeltaMs: 1 },
     about: 'createPendingHooks (dry run, logger warn) + createServer (callbacks answered from the node listener in front of fastify), REST route',
+  },
+  {
+    id: 'ph-serve-default',
+    label: 'pending-hooks serve, defaults (built package, info log line per callback)',
+    script: 'serve-default',
+    serveArgs: ['dist/cli/bin.js', 'serve', 'bench/servers/serve-handlers.mjs', '--config', 'bench/servers/serve-config.json'],
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: true,
+    target: { minRatio: 0.85, maxP99DeltaMs: 1 },
+    about: '`node dist/cli/bin.js serve handlers.mjs` with only the app and dry run configured: default logger (pino, info, one line per callback to stdout, a pipe read by the runner), REST route',
+  },
+  {
+    id: 'ph-serve-warn',
+    label: 'pending-hooks serve, LOG_LEVEL=warn (built package)',
+    script: 'serve-warn',
+    env: { LOG_LEVEL: 'warn' },
+    serveArgs: ['dist/cli/bin.js', 'serve', 'bench/servers/serve-handlers.mjs', '--config', 'bench/servers/serve-config.json'],
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: true,
+    about: 'the same with LOG_LEVEL=warn (no per-callback line): what the default logging costs',
   },
   {
     id: 'ph-twirp-protobuf',

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { connect, createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { processCpuSeconds } from './machine.js';
 
@@ -25,6 +26,32 @@ function installCleanup(): void {
   }
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function serverEnv(options: StartOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  // A serve row measures serve's own defaults, whatever the runner's shell has set.
+  if (options.serveArgs) delete env.LOG_LEVEL;
+  return { ...env, ...options.env };
+}
+
 export interface StartOptions {
   /** Script under bench/servers/, without `.ts`. */
   script: string;
@@ -38,6 +65,14 @@ export interface StartOptions {
   nodeFlags?: string[];
   /** Give up after this long. Default 30 s. */
   startTimeoutMs?: number;
+  /**
+   * Run `node <serveArgs…> --port 0` instead of bench/servers/<script>.ts — `pending-hooks serve`
+   * from the built package, as a user runs it, on a free port picked here; it is ready once it
+   * accepts connections. Its per-callback log lines (stdout) are counted and dropped.
+   */
+  serveArgs?: string[];
+  /** Environment on top of this process's (serveArgs servers: without its LOG_LEVEL). */
+  env?: Record<string, string>;
 }
 
 export interface ServerProcess {
@@ -51,6 +86,8 @@ export interface ServerProcess {
   stderr(): string;
   /** Its stdout lines after READY (e.g. `--trace-gc` output), up to 4 MB. */
   stdout(): string;
+  /** serveArgs servers: bytes written to stdout after the "serving on" line (their log lines). */
+  stdoutBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -59,12 +96,15 @@ export interface ServerProcess {
  * asked, and waits for its `READY <port>` line.
  */
 export async function startServer(options: StartOptions): Promise<ServerProcess> {
-  const nodeArgs = ['--import', 'tsx', ...(options.nodeFlags ?? [])];
+  const nodeArgs = [...(options.serveArgs ? [] : ['--import', 'tsx']), ...(options.nodeFlags ?? [])];
   if (options.cpuProfileDir) {
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
     if (options.cpuProfileIntervalUs) nodeArgs.push(`--cpu-prof-interval=${options.cpuProfileIntervalUs}`);
   }
-  nodeArgs.push(`bench/servers/${options.script}.ts`, '--port', '0');
+  // serve logs its address at info only: a serve row gets a free port and is ready once it accepts connections.
+  const servePort = options.serveArgs ? await freePort() : undefined;
+  if (options.serveArgs) nodeArgs.push(...options.serveArgs, '--port', String(servePort));
+  else nodeArgs.push(`bench/servers/${options.script}.ts`, '--port', '0');
   const [command, args] =
     options.cpu === undefined
       ? [process.execPath, nodeArgs]
@@ -73,7 +113,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   const child: ChildProcess = spawn(command, args as string[], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: serverEnv(options),
   });
   installCleanup();
   live.add(child);
@@ -84,6 +124,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   });
   const announced: Record<string, string> = {};
   let stdout = '';
+  let stdoutBytes = 0;
   let ready = false;
   let exited = false;
   child.once('exit', () => {
@@ -97,8 +138,13 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
       reject(new Error(`${options.script}: no READY line within ${options.startTimeoutMs ?? 30_000} ms\n${stderr}`));
     }, options.startTimeoutMs ?? 30_000);
     let buffered = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
+    const onData = (data: Buffer) => {
+      if (ready && options.serveArgs) {
+        // serve's decision lines, one per callback: not decoded here, where they would cost the load generator's CPU.
+        stdoutBytes += data.length;
+        return;
+      }
+      const chunk = data.toString('utf8');
       buffered += chunk;
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -118,7 +164,21 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
           resolve(Number(value));
         } else if (/^[A-Z_]+$/.test(key)) announced[key] = value;
       }
-    });
+    };
+    child.stdout!.on('data', onData);
+    if (servePort !== undefined) {
+      void (async () => {
+        while (!ready && !exited) {
+          if (await accepts(servePort)) {
+            ready = true;
+            clearTimeout(timer);
+            resolve(servePort);
+            return;
+          }
+          await new Promise((done) => setTimeout(done, 50));
+        }
+      })();
+    }
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`${options.script} exited before READY (code ${code}, signal ${signal})\n${stderr}`));
@@ -132,6 +192,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     cpuSeconds: () => processCpuSeconds(child.pid!),
     stderr: () => stderr,
     stdout: () => stdout,
+    stdoutBytes: () => stdoutBytes,
     async stop() {
       if (exited) return;
       const gone = once(child, 'exit');

@@ -188,7 +188,7 @@ mock Stream API): the messages do not exist at Stream.
 
 Examples:
   pending-hooks bench --url http://127.0.0.1:3000 --secret s3cret --duration 30
-  pending-hooks bench --url http://127.0.0.1:3000 --mode twirp-proto --rate 2000 --connections 100
+  pending-hooks bench --url http://127.0.0.1:3000 --mode twirp-protobuf --rate 2000 --connections 100
   pending-hooks bench --url http://127.0.0.1:3000 --amount 10000 --timeout-ms 200 --out bench/out --name nightly`,
     )
     .action(async (options: BenchCliOptions) => {

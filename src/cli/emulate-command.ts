@@ -1,8 +1,10 @@
 import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { callbackModes, type CallbackMode } from '../emulator/callback-encoding.js';
+import { demoHandlers } from '../emulator/demo-handlers.js';
 import { formatScenarioReport, runScenario, type ScenarioApiFault, type ScenarioOptions } from '../emulator/scenario.js';
+import { importHandlersModule } from './handlers-module.js';
+import { ConfigError } from './serve-config.js';
 
 /**
  * `pending-hooks emulate`: plays Stream against a pending-hooks server — N pending messages at
@@ -10,9 +12,6 @@ import { formatScenarioReport, runScenario, type ScenarioApiFault, type Scenario
  * faults — and ends with a report (committed / deleted / expired / left pending, decision
  * latency percentiles against timeout_ms).
  */
-
-/** The handlers served in-process when neither `--url` nor `--handlers` is given. */
-export const defaultEmulateHandlers = fileURLToPath(new URL('../../examples/moderation-handlers.ts', import.meta.url));
 
 const demoApiKey = 'demo-key';
 const demoSecret = 'demo-secret-do-not-use-in-production';
@@ -64,7 +63,7 @@ export function registerEmulateCommand(program: Command, io: EmulateIo = { write
     .command('emulate')
     .description("play Stream's side against a pending-hooks server: pending messages, signed callbacks, a mock Stream API; ends with a report")
     .option('--url <server>', "an external server's webhook_url; point its STREAM_BASE_URL at the printed mock API URL")
-    .option('--handlers <module>', 'serve this handlers module in-process against the mock API (default: examples/moderation-handlers.ts)')
+    .option('--handlers <module>', 'serve this handlers module in-process against the mock API (default: the built-in demo handlers)')
     .option('--api-port <port>', 'port of the mock Stream API (default 0: any free one)', wholeNumber('--api-port'), 0)
     .option('--api-host <host>', 'address the mock Stream API listens on', '127.0.0.1')
     .option('--start-delay <seconds>', 'with --url: wait this long after printing the mock API URL', number('--start-delay', (v) => v >= 0, '>= 0'), 0)
@@ -91,9 +90,8 @@ export function registerEmulateCommand(program: Command, io: EmulateIo = { write
 }
 
 async function emulate(flags: EmulateFlags, io: EmulateIo): Promise<void> {
-  // TypeErrors: the CLI's main prints them as usage errors (exit 2).
-  if (flags.url !== undefined && flags.handlers !== undefined) throw new TypeError('emulate: give --url or --handlers, not both');
-  if (flags.url !== undefined && !URL.canParse(flags.url)) throw new TypeError(`emulate: --url must be a URL (got ${flags.url})`);
+  if (flags.url !== undefined && flags.handlers !== undefined) throw new ConfigError('emulate: give --url or --handlers, not both');
+  if (flags.url !== undefined && !URL.canParse(flags.url)) throw new ConfigError(`emulate: --url must be a URL (got ${flags.url})`);
   const out = (line: string) => io.write(`${line}\n`);
   const apiKey = flags.apiKey ?? process.env.STREAM_API_KEY ?? demoApiKey;
   // Several comma-separated secrets (a rotation) may be configured: Stream signs with the current one.
@@ -118,7 +116,7 @@ async function emulate(flags: EmulateFlags, io: EmulateIo): Promise<void> {
     logLevel: flags.logLevel as ScenarioOptions['logLevel'],
     async onReady({ apiUrl, targetUrl, inProcess }) {
       if (inProcess) {
-        out(`mock Stream API on ${apiUrl}; in-process pending-hooks server (${flags.handlers ?? 'examples/moderation-handlers.ts'}) on ${targetUrl}`);
+        out(`mock Stream API on ${apiUrl}; in-process pending-hooks server (${flags.handlers ?? 'built-in demo handlers'}) on ${targetUrl}`);
       } else {
         out(`mock Stream API on ${apiUrl}`);
         out(`point the server at it: STREAM_BASE_URL=${apiUrl} STREAM_API_KEY=${apiKey} STREAM_API_SECRET=… TIMEOUT_MS=${flags.timeoutMs}`);
@@ -132,7 +130,7 @@ async function emulate(flags: EmulateFlags, io: EmulateIo): Promise<void> {
   };
   if (flags.url !== undefined) options.url = flags.url;
   else {
-    options.handlers = flags.handlers ?? defaultEmulateHandlers;
+    options.handlers = flags.handlers === undefined ? demoHandlers : ((await importHandlersModule(flags.handlers)) as object);
     options.fallback = flags.fallback;
   }
   if (flags.progress) options.progress = (line) => out(line);

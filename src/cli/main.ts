@@ -1,17 +1,28 @@
-import { Command, Option } from 'commander';
-import { ConfigError } from './serve-config.js';
-import { serveCommand } from './serve-command.js';
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import { MissingDependencyError } from '../optional-dependency.js';
+import { HandlersModuleError } from './handlers-module.js';
+import { CliRuntimeError, ConfigError } from './serve-config.js';
 import { registerBenchCommand } from './bench-command.js';
 import { registerEmulateCommand } from './emulate-command.js';
 
+/** Exit codes: 0 success, 1 a failure at run time, 2 a usage or configuration error. */
+export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
 export function buildProgram(): Command {
-  const program = new Command('pending-hooks').description('Serve, emulate and load-test Stream Chat pending-message callbacks.');
+  const program = new Command('pending-hooks')
+    .description('Serve, emulate and load-test Stream Chat pending-message callbacks.')
+    .version(version, '-v, --version')
+    // Usage errors throw instead of exiting, so main() decides the exit code (commander has printed them).
+    .exitOverride();
   program
     .command('serve')
     .description('serve the handlers of a module (default export: defineHandlers({...}) or (hooks) => {...})')
-    .argument('<module>', 'handlers module (.js, .mjs or .ts)')
+    .argument('<module>', 'handlers module (.js, .mjs, or .ts with tsx installed)')
     .option('--config <file>', 'JSON config file (several apps, any setting)')
-    .option('--host <host>', 'listen address (env HOST, default 127.0.0.1)')
+    .option('--host <host>', 'listen address (env HOST, default 127.0.0.1; 0.0.0.0 in a container)')
     .option('--port <port>', 'listen port (env PORT, default 3000)')
     .option('--timeout-ms <ms>', "the hook's timeout_ms (env TIMEOUT_MS, default 500)")
     .addOption(new Option('--fallback <action>', 'decision when the handler is late or throws (env FALLBACK, default keep_pending)').choices(['commit', 'delete', 'keep_pending']))
@@ -29,21 +40,34 @@ export function buildProgram(): Command {
     .option('--max-connections <n>', 'open connections at most (env MAX_CONNECTIONS, default half the open-file limit, at most 10000)')
     .option('--dry-run', 'answer and log decisions without calling Stream')
     .option('--insecure-no-signature', 'DEVELOPMENT ONLY: accept unsigned callbacks')
-    .action(serveCommand);
+    .action(async (module: string, flags) => {
+      // Loaded on use: `--help` and the other commands do not load the server.
+      const { serveCommand } = await import('./serve-command.js');
+      await serveCommand(module, flags);
+    });
   registerEmulateCommand(program);
   registerBenchCommand(program);
   return program;
+}
+
+/** What to print for an error, and the exit code. */
+export function describeFailure(error: unknown): { message: string | undefined; code: number } {
+  if (error instanceof CommanderError) {
+    // Help and --version "fail" with code 0; commander has printed everything already.
+    return { message: undefined, code: error.exitCode === 0 ? exitCodes.ok : exitCodes.usage };
+  }
+  if (error instanceof ConfigError || error instanceof MissingDependencyError) return { message: error.message, code: exitCodes.usage };
+  if (error instanceof HandlersModuleError || error instanceof CliRuntimeError) return { message: error.message, code: exitCodes.failure };
+  const err = error instanceof Error ? error : new Error(String(error));
+  return { message: `unexpected failure: ${err.stack ?? err.message}`, code: exitCodes.failure };
 }
 
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof TypeError || error instanceof RangeError) {
-      process.stderr.write(`pending-hooks: ${error.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw error;
+    const { message, code } = describeFailure(error);
+    if (message !== undefined) process.stderr.write(`pending-hooks: ${message}\n`);
+    process.exitCode = code;
   }
 }

@@ -60,8 +60,21 @@ export interface ServeSettings {
   maxConnections: number | undefined;
 }
 
+/** A usage or configuration error: the CLI prints its one-line message and exits 2. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+}
+
+/** A failure at run time the user can act on: the CLI prints its one-line message and exits 1. */
+export class CliRuntimeError extends Error {
+  override readonly name = 'CliRuntimeError';
+}
+
+function portNumber(value: number | undefined, what: string): number | undefined {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= 65535)) {
+    throw new ConfigError(`${what} must be a whole number from 0 to 65535 (got ${value})`);
+  }
+  return value;
 }
 
 function number(value: string | undefined, what: string): number | undefined {
@@ -138,6 +151,8 @@ export async function resolveServeSettings(flags: ServeFlags, env: NodeJS.Proces
     },
   };
   const maxConnections = number(flags.maxConnections, '--max-connections') ?? number(env.MAX_CONNECTIONS, 'MAX_CONNECTIONS') ?? file.maxConnections;
-  const port = number(flags.port, '--port') ?? number(env.PORT, 'PORT') ?? file.port ?? 3000;
-  return { host: flags.host ?? env.HOST ?? file.host ?? '127.0.0.1', port, hooks, maxConnections };
+  const port = portNumber(number(flags.port, '--port'), '--port') ?? portNumber(number(env.PORT, 'PORT'), 'PORT') ?? file.port ?? 3000;
+  const host = flags.host ?? (env.HOST || undefined) ?? file.host ?? '127.0.0.1';
+  if (host.trim() === '') throw new ConfigError('--host must not be empty; use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)');
+  return { host, port, hooks, maxConnections };
 }

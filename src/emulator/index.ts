@@ -65,3 +65,4 @@ export {
   type ScenarioReport,
   type ScenarioServerContext,
 } from './scenario.js';
+export { demoHandlers } from './demo-handlers.js';

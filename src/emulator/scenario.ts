@@ -6,6 +6,7 @@ import pino, { type Level } from 'pino';
 import { Agent } from 'undici';
 import type { DecisionAction } from '../decision/decision.js';
 import { registerHandlers } from '../define-handlers.js';
+import { registerTsx } from '../optional-dependency.js';
 import type { PendingMessage } from '../event/message-schema.js';
 import { createPendingHooks, type PendingHooks } from '../pending-hooks.js';
 import { createServer } from '../server/create-server.js';
@@ -301,8 +302,7 @@ export function summarizeLatencies(samples: readonly number[]): LatencySummary {
 async function importModule(path: string): Promise<unknown> {
   const absolute = resolve(path);
   if (/\.[cm]?tsx?$/.test(absolute)) {
-    const { register } = await import('tsx/esm/api');
-    register();
+    await registerTsx(`the TypeScript handlers module ${path} (or compile it to JavaScript)`);
   }
   return import(pathToFileURL(absolute).href);
 }

@@ -1,10 +1,11 @@
 import { cpus, platform, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fromBinary } from '@bufbuild/protobuf';
-import autocannon from 'autocannon';
+import type autocannonModule from 'autocannon';
 import { honourConnectionClose } from './honour-connection-close.js';
-import hdr from 'hdr-histogram-js';
+import type hdrModule from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
+import { importOptional } from '../optional-dependency.js';
 import type { Seed } from '../emulator/sample-messages.js';
 import { PendingMessageResponseSchema } from '../gen/pendingmessage/v1/pending_message_pb.js';
 import { actionFromProto } from '../transports/twirp/message-convert.js';
@@ -226,7 +227,7 @@ export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
     throw new LoadOptionsError((error as Error).message);
   }
   const mode = options.mode ?? 'rest';
-  if (!isBenchMode(mode)) throw new LoadOptionsError(`mode must be rest, twirp-proto or twirp-json, got ${String(mode)}`);
+  if (!isBenchMode(mode)) throw new LoadOptionsError(`mode must be rest, twirp-protobuf or twirp-json, got ${String(mode)}`);
   if (typeof options.secret !== 'string' || options.secret === '') {
     throw new LoadOptionsError('a secret is required to sign requests (--secret or STREAM_API_SECRET)');
   }
@@ -248,7 +249,20 @@ export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
   return { url: options.url, mode, connections, durationS, amount, rate, timeoutMs, requestTimeoutMs, poolSize, badShare };
 }
 
-function newHistogram(): Histogram {
+const toolPackages = ['autocannon', 'hdr-histogram-js'];
+
+/** The load generator's own dependencies, loaded on first use (optional peer dependencies). */
+async function loadTools(): Promise<{ autocannon: typeof autocannonModule; hdr: typeof hdrModule }> {
+  const what = 'the load generator (pending-hooks bench)';
+  const [autocannon, hdr] = await Promise.all([
+    importOptional<{ default: typeof autocannonModule }>('autocannon', what, toolPackages),
+    importOptional<typeof hdrModule & { default: typeof hdrModule }>('hdr-histogram-js', what, toolPackages),
+  ]);
+  // CommonJS modules: node puts module.exports on `default`; some loaders (tsx) hand the exports over as they are.
+  return { autocannon: autocannon.default, hdr: typeof hdr.build === 'function' ? hdr : hdr.default };
+}
+
+function newHistogram(hdr: typeof hdrModule): Histogram {
   // Microseconds, 3 significant digits, grows as needed.
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3, autoResize: true });
 }
@@ -291,7 +305,7 @@ const jsonActions: Record<string, Answer['action']> = {
  */
 export function readAnswer(mode: BenchMode, body: string): Answer | undefined {
   try {
-    if (mode === 'twirp-proto') {
+    if (mode === 'twirp-protobuf') {
       const response = fromBinary(PendingMessageResponseSchema, Buffer.from(body, 'utf8'));
       return { action: actionFromProto(response.action), timedOut: response.timedOut, accepted: response.accepted };
     }
@@ -348,9 +362,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     throw new LoadOptionsError((error as Error).message);
   }
   const { mode, timeoutMs } = resolved;
+  const { autocannon, hdr } = await loadTools();
 
-  const histogram = newHistogram();
-  const secondHistogram = newHistogram();
+  const histogram = newHistogram(hdr);
+  const secondHistogram = newHistogram(hdr);
   const buckets = new Map<number, number>();
   const statusCounts: Record<string, number> = {};
   const errorCodes: Record<string, number> = {};
@@ -483,7 +498,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           },
         ],
       },
-      (error: unknown, result: autocannon.Result | undefined) => {
+      (error: unknown, result: autocannonModule.Result | undefined) => {
         if (error) return fail(error);
         if (settled) return;
         settled = true;
@@ -557,7 +572,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       },
     );
 
-    instance.on('response', (_client: autocannon.Client, statusCode: number, _bytes: number, responseTime: number) => {
+    instance.on('response', (_client: autocannonModule.Client, statusCode: number, _bytes: number, responseTime: number) => {
       record(statusCode, responseTime);
     });
     instance.on('reqError', () => {

@@ -15,9 +15,9 @@ import { twirpRoutePath } from '../transports/twirp/index.js';
  */
 
 /** How a callback is encoded: Stream's REST JSON, or Twirp with protobuf or JSON bodies. */
-export type BenchMode = 'rest' | 'twirp-proto' | 'twirp-json';
+export type BenchMode = 'rest' | 'twirp-protobuf' | 'twirp-json';
 
-export const benchModes: readonly BenchMode[] = ['rest', 'twirp-proto', 'twirp-json'];
+export const benchModes: readonly BenchMode[] = ['rest', 'twirp-protobuf', 'twirp-json'];
 
 export function isBenchMode(value: unknown): value is BenchMode {
   return typeof value === 'string' && (benchModes as readonly string[]).includes(value);
@@ -104,7 +104,7 @@ export function parseTargetUrl(url: string): URL {
 }
 
 export function contentTypeFor(mode: BenchMode): string {
-  return mode === 'twirp-proto' ? twirpContentTypeProtobuf : mode === 'twirp-json' ? twirpContentTypeJson : 'application/json';
+  return mode === 'twirp-protobuf' ? twirpContentTypeProtobuf : mode === 'twirp-json' ? twirpContentTypeJson : 'application/json';
 }
 
 /** The body bytes of one callback in a mode. */
@@ -112,7 +112,7 @@ export function encodeCallbackBody(mode: BenchMode, payload: PendingMessageBody)
   switch (mode) {
     case 'rest':
       return Buffer.from(JSON.stringify(payload), 'utf8');
-    case 'twirp-proto': {
+    case 'twirp-protobuf': {
       const bytes = toBinary(PendingMessageRequestSchema, pendingMessageRequestFromBody(payload));
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }

@@ -1,5 +1,11 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter as CounterType, Registry } from 'prom-client';
 import type { HookErrorCode } from '../core/hook-error.js';
+
+/** prom-client, loaded the first time metrics are asked for: a server without metrics never loads it. */
+function promClient(): typeof import('prom-client') {
+  return createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+}
 
 /** What a callback came to, as counted: the decision, an ack, or why there is none. */
 export type CallbackOutcome = 'commit' | 'delete' | 'keep_pending' | 'accepted' | 'deleted' | 'not_applied' | 'error';
@@ -49,6 +55,7 @@ export interface MetricsOptions {
  * counted callback costs a map lookup and an increment (no label object per call).
  */
 export function createMetrics(options: MetricsOptions = {}): HookMetrics {
+  const { collectDefaultMetrics, Counter, Histogram, Registry } = promClient();
   const registry = options.registry ?? new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -74,7 +81,7 @@ export function createMetrics(options: MetricsOptions = {}): HookMetrics {
 
   const children = new Map<string, { inc(): void }>();
   const durations = new Map<string, { observe(value: number): void }>();
-  function child(counter: Counter<string>, key: string, labels: Record<string, string>): { inc(): void } {
+  function child(counter: CounterType<string>, key: string, labels: Record<string, string>): { inc(): void } {
     let found = children.get(key);
     if (found === undefined) {
       found = counter.labels(labels);

@@ -1,0 +1,95 @@
+import { writeSync } from 'node:fs';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+
+/**
+ * The logger `createPendingHooks` makes when given none (or only pino options): pino at
+ * `LOG_LEVEL` (default info), one JSON line per callback, to stdout through a line batch —
+ * the lines logged during one turn of the event loop go out in one synchronous write at its
+ * end (or sooner, once 16 K characters are waiting).
+ *
+ * Why not pino's own destinations: per line on this machine (bench/RESULTS.md, "Default
+ * logging"), pino's default synchronous stdout costs ~4.8 µs of CPU, `pino.destination({ sync:
+ * false, minLength: 4096 })` ~5.8 µs (sonic-boom measures the whole pending buffer's UTF-8
+ * length on every write), a worker transport ~3.4 µs on the main thread plus the worker's own,
+ * this batch ~2.9 µs. Writes stay synchronous, so no line is ever in flight: `flush()` and the
+ * process's `exit` event (process.exit, a fatal error, serve's SIGTERM/SIGINT handling) write
+ * out whatever waits. Only a signal nobody handles can kill the process inside a turn, before
+ * that turn's lines are written.
+ */
+class LineBatch implements DestinationStream {
+  private lines: string[] = [];
+  private chars = 0;
+  private scheduled = false;
+  private broken = false;
+
+  constructor(
+    private readonly fd: number,
+    private readonly maxChars = 16 * 1024,
+  ) {}
+
+  private readonly endOfTurn = () => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  write(line: string): void {
+    this.lines.push(line);
+    this.chars += line.length;
+    if (this.chars >= this.maxChars) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.endOfTurn);
+    }
+  }
+
+  /** Writes out every waiting line, synchronously. */
+  flush(): void {
+    if (this.chars === 0) return;
+    const bytes = Buffer.from(this.lines.length === 1 ? this.lines[0]! : this.lines.join(''), 'utf8');
+    this.lines = [];
+    this.chars = 0;
+    if (this.broken) return;
+    let offset = 0;
+    while (offset < bytes.length) {
+      try {
+        offset += writeSync(this.fd, bytes, offset);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        // A non-blocking pipe that is full: wait a millisecond for its reader, as pino's own destination does.
+        if (code === 'EAGAIN') Atomics.wait(pause, 0, 0, 1);
+        else {
+          // EPIPE (the reader is gone) and the like: stop logging rather than crash the server.
+          this.broken = true;
+          return;
+        }
+      }
+    }
+  }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+let stdoutBatch: LineBatch | undefined;
+
+/** One batch for stdout per process, so lines of several loggers keep their order. */
+function stdoutLines(): LineBatch {
+  if (!stdoutBatch) {
+    const batch = new LineBatch(1);
+    process.once('exit', () => batch.flush());
+    stdoutBatch = batch;
+  }
+  return stdoutBatch;
+}
+
+export interface DefaultLogger {
+  logger: Logger;
+  /** Writes out waiting lines synchronously. */
+  flush(): void;
+}
+
+export function createDefaultLogger(options: LoggerOptions | undefined): DefaultLogger {
+  const settings: LoggerOptions = { level: process.env.LOG_LEVEL ?? 'info', ...options };
+  // A transport (a worker thread) has its own buffering; pino refuses a destination beside it.
+  if (settings.transport) return { logger: pino(settings), flush: () => {} };
+  const destination = stdoutLines();
+  return { logger: pino(settings, destination), flush: () => destination.flush() };
+}
