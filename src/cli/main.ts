@@ -25,6 +25,7 @@ export function buildProgram(): Command {
     .option('--max-in-flight <n>', 'callbacks decided at once before shedding with 503 (env MAX_IN_FLIGHT, default 1000)')
     .option('--max-event-loop-delay-ms <ms>', 'event-loop delay over which callbacks are shed (env MAX_EVENT_LOOP_DELAY_MS, default 150)')
     .option('--max-connections <n>', 'open connections at most (env MAX_CONNECTIONS, default half the open-file limit, at most 10000)')
+    .option('--redis-url <url>', 'share decisions between instances and make ack-first durable (env REDIS_URL)')
     .option('--dry-run', 'answer and log decisions without calling Stream')
     .option('--insecure-no-signature', 'DEVELOPMENT ONLY: accept unsigned callbacks')
     .action(serveCommand);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { createRedisDedupeStore } from '../decision/redis-dedupe-store.js';
 import type { PendingHooksOptions } from '../pending-hooks.js';
 
 const actionSchema = z.enum(['commit', 'delete', 'keep_pending']);
@@ -24,6 +25,7 @@ export const serveConfigSchema = z.strictObject({
   maxInFlight: z.number().int().positive().optional(),
   maxEventLoopDelayMs: z.number().positive().optional(),
   maxConnections: z.number().int().positive().optional(),
+  redisUrl: z.string().min(1).optional(),
 });
 export type ServeConfig = z.infer<typeof serveConfigSchema>;
 
@@ -46,6 +48,7 @@ export interface ServeFlags {
   maxInFlight?: string;
   maxEventLoopDelayMs?: string;
   maxConnections?: string;
+  redisUrl?: string;
 }
 
 export interface ServeSettings {
@@ -124,6 +127,12 @@ export async function resolveServeSettings(flags: ServeFlags, env: NodeJS.Proces
       maxEventLoopDelayMs: number(flags.maxEventLoopDelayMs, '--max-event-loop-delay-ms') ?? number(env.MAX_EVENT_LOOP_DELAY_MS, 'MAX_EVENT_LOOP_DELAY_MS') ?? file.maxEventLoopDelayMs,
     },
   };
+  // Several instances share decisions (and durable ack-first) through Redis.
+  const redisUrl = flags.redisUrl ?? (env.REDIS_URL || undefined) ?? file.redisUrl;
+  if (redisUrl) {
+    if (!/^rediss?:\/\//.test(redisUrl)) throw new ConfigError(`--redis-url / REDIS_URL must be a redis:// or rediss:// URL (got ${JSON.stringify(redisUrl)})`);
+    hooks.dedupe = createRedisDedupeStore({ url: redisUrl });
+  }
   const maxConnections = number(flags.maxConnections, '--max-connections') ?? number(env.MAX_CONNECTIONS, 'MAX_CONNECTIONS') ?? file.maxConnections;
   const port = number(flags.port, '--port') ?? number(env.PORT, 'PORT') ?? file.port ?? 3000;
   return { host: flags.host ?? env.HOST ?? file.host ?? '127.0.0.1', port, hooks, maxConnections };
