@@ -142,6 +142,43 @@ describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: two servers
   });
 });
 
+describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: ack-first callbacks of a stopped instance', () => {
+  it("are taken over: the handler's decision while it can finish in time, else the fallback; past the budget, recorded as failed", async () => {
+    const keyPrefix = prefix();
+    const s = await server(redis.url, keyPrefix, { timeoutMs: 3000, answer: 'ack-first', fallback: 'delete' }, (hooks) =>
+      hooks.on('PassOnPendingMessage', async () => {
+        await sleep(500);
+        return decide.commit('handler');
+      }),
+    );
+    // What a process that died after answering `accepted` leaves in Redis (its alive key gone).
+    const plant = async (m: { id: string; webhookId: string }, ageMs: number) => {
+      const key = `${appKey}\n${m.webhookId}`;
+      const arrivedAt = Date.now() - ageMs;
+      const event = { method: 'PassOnPendingMessage', webhookId: m.webhookId, attempt: 1, apiKey: appKey, transport: 'rest', receivedAt: arrivedAt, message: { id: m.id, text: 'x' }, metadata: {}, requestInfo: {} };
+      await admin.hset(`${keyPrefix}j:${key}`, 'owner', 'a-dead-instance', 'payload', JSON.stringify({ event, arrivedAt, deadline: arrivedAt + 3000 }));
+      await admin.zadd(`${keyPrefix}jobs`, arrivedAt + 3000, key);
+      return key;
+    };
+    const fresh = pending();
+    const late = pending();
+    const expired = pending();
+    await plant(fresh, 500); // 2.5 s left: the handler (500 ms) has time
+    await plant(late, 2600); // 400 ms left, the handler's deadline in 300: the fallback
+    const expiredKey = await plant(expired, 4000); // budget over: nothing may be applied any more
+    await mock.waitForState(fresh.id, 'committed', 4000);
+    await mock.waitForState(late.id, 'deleted', 4000);
+    await until('the expired callback recorded as failed', async () => (await admin.zscore(`${keyPrefix}failed`, expiredKey)) !== null);
+    expect(mock.stateOf(expired.id)).toBe('pending');
+    const decisions = s.logs.filter((l) => l.msg === 'decision' || (typeof l.msg === 'string' && l.msg.startsWith('ack-first decision not applied')));
+    expect(decisions.find((l) => l.messageId === fresh.id)).toMatchObject({ action: 'commit', reason: 'handler', applied: 'applied' });
+    expect(decisions.find((l) => l.messageId === late.id)).toMatchObject({ action: 'delete', reason: 'timeout', timedOut: true, applied: 'applied' });
+    expect(decisions.find((l) => l.messageId === expired.id)).toMatchObject({ level: 50, applied: 'failed', webhookId: expired.webhookId });
+    expect(s.logs.filter((l) => l.msg === 'ack-first callback of a stopped instance taken over')).toHaveLength(3);
+    for (const m of [fresh, late, expired]) expect(mock.commitCount(m.id)).toBeLessThanOrEqual(1);
+  });
+});
+
 describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: Redis stopped mid-run', () => {
   it('answers continue and decisions are applied from local memory, and the store goes back to Redis when it returns', async () => {
     const own = await startTestRedis({ own: true });

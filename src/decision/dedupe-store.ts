@@ -64,9 +64,9 @@ export interface DedupeStore {
   markDecided?(key: string, outcome: Outcome): void;
   /**
    * Starts handing over durable callbacks whose process died: `run` is called once per callback
-   * taken over, and must apply a decision (and `set` its record).
+   * taken over, and must apply a decision (and `set` its record). Returns the function that stops it.
    */
-  recover?(run: (callback: RecoveredCallback) => Promise<void>): void;
+  recover?(run: (callback: RecoveredCallback) => Promise<void>): () => void;
   /** Gives the store the server's logger when it was created without one. */
   useLogger?(logger: import('pino').Logger): void;
 }

@@ -368,7 +368,10 @@ export function createRedisDedupeStore(options: RedisDedupeStoreOptions): RedisD
     },
 
     recover(run) {
-      if (recoverTimer) return;
+      const stop = () => {
+        if (recoverTimer) clearInterval(recoverTimer);
+      };
+      if (recoverTimer) return stop;
       let sweeping = false;
       const sweep = async () => {
         if (sweeping || !usable()) return;
@@ -401,6 +404,7 @@ export function createRedisDedupeStore(options: RedisDedupeStoreOptions): RedisD
       };
       recoverTimer = setInterval(() => void sweep(), recoverEveryMs);
       recoverTimer.unref();
+      return stop;
     },
 
     useLogger(serverLogger) {

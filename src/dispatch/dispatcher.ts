@@ -335,7 +335,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const receivedAt = callback.arrivedAt - performance.timeOrigin;
     await track(callback.key, Promise.resolve().then(() => decideAndApply(callback.event, receivedAt, callback.key, callback.outcome)));
   }
-  if (shared) dedupe.recover?.(recovered);
+  const stopRecovering = shared ? dedupe.recover?.(recovered) : undefined;
 
   return {
     passOn: shared ? passOnShared : (event, receivedAt) => {
@@ -380,6 +380,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
 
     async close(graceMs) {
+      // A closing process takes over no more callbacks of stopped ones: another instance will.
+      stopRecovering?.();
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
       await Promise.race([Promise.allSettled([...running]), grace]);
