@@ -186,8 +186,9 @@ describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: Redis stopp
       const keyPrefix = prefix();
       const runs = new Map<string, number>();
       const register = (hooks: PendingHooks) =>
-        hooks.on('PassOnPendingMessage', (event) => {
+        hooks.on('PassOnPendingMessage', async (event) => {
           runs.set(event.message.id, (runs.get(event.message.id) ?? 0) + 1);
+          await sleep(30);
           return decide.commit();
         });
       const a = await server(own.url, keyPrefix, { timeoutMs: 500 }, register);
@@ -204,7 +205,11 @@ describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: Redis stopp
       await round(10);
       expect(a.store.healthy).toBe(true);
 
+      // Stopped while callbacks are in flight (claimed in Redis, decided after it went).
+      const crossing = round(20);
+      await sleep(10);
       await own.stop();
+      await crossing;
       const whileDown = await round(20);
       expect(a.store.healthy).toBe(false);
       expect(b.store.healthy).toBe(false);
@@ -238,6 +243,36 @@ describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: Redis stopp
       expect(runs.get(m.id)).toBe(1);
       expect(apiCallsFor(m.id)).toHaveLength(1);
     } finally {
+      await Promise.all(servers.splice(0).map((s) => s.close()));
+      await own.stop();
+    }
+  }, 30_000);
+
+  it('a Redis that stops answering (SIGSTOP) holds no callback past its budget', async () => {
+    const own = await startTestRedis({ own: true });
+    try {
+      const s = await server(own.url, prefix(), { timeoutMs: 500 }, (hooks) => hooks.on('PassOnPendingMessage', () => decide.commit()));
+      const warm = pending();
+      expect((await json(await postSigned(passOn(s), warm.body, { webhookId: warm.webhookId }))).status).toBe(200);
+      own.pause();
+      const sent = Array.from({ length: 20 }, () => pending());
+      const timed = await Promise.all(
+        sent.map(async (m) => {
+          const started = performance.now();
+          const answer = await json(await postSigned(passOn(s), m.body, { webhookId: m.webhookId }));
+          return { answer, ms: performance.now() - started };
+        }),
+      );
+      for (const [i, m] of sent.entries()) {
+        expect(timed[i]!.answer).toEqual({ status: 200, body: { action: 'commit', timed_out: false } });
+        expect(timed[i]!.ms).toBeLessThan(500);
+        expect(mock.commitCount(m.id)).toBe(1);
+      }
+      expect(s.store.healthy).toBe(false);
+      own.resume();
+      await until('healthy again', () => s.store.healthy, 10_000);
+    } finally {
+      own.resume();
       await Promise.all(servers.splice(0).map((s) => s.close()));
       await own.stop();
     }

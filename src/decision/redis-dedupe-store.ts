@@ -126,8 +126,6 @@ interface ScriptedRedis {
 const recoverBatch = 100;
 /** Longest quiet time between two "still unreachable" error lines. */
 const errorLogEveryMs = 5000;
-/** After a failed command, Redis is not tried again for this long (callbacks go to local memory at once). */
-const backoffAfterFailureMs = 500;
 
 function encodeOutcome(outcome: Outcome): string {
   return JSON.stringify(outcome.reason === undefined ? { a: outcome.action, t: outcome.timedOut } : { a: outcome.action, r: outcome.reason, t: outcome.timedOut });
@@ -213,10 +211,9 @@ export function createRedisDedupeStore(options: RedisDedupeStoreOptions): RedisD
   }
   const redis = client as unknown as ScriptedRedis;
 
-  // Health: `failing` from a failed command until one succeeds; while failing, Redis is tried
-  // again at most every backoffAfterFailureMs (the heartbeat keeps probing meanwhile).
+  // Health: `failing` from a failed command until one succeeds. While failing, callbacks skip
+  // Redis altogether: only the heartbeat probes it, so no callback pays a timeout twice.
   let failing = false;
-  let retryAt = 0;
   let failuresSinceLog = 0;
   let lastErrorLogAt = -Infinity;
   let closed = false;
@@ -240,12 +237,11 @@ export function createRedisDedupeStore(options: RedisDedupeStoreOptions): RedisD
       if (everReady && !failing) failed(new Error(`redis connection ${client.status}`), 'connection');
       return false;
     }
-    return !failing || performance.now() >= retryAt;
+    return !failing;
   }
 
   function failed(error: unknown, operation: string, fields?: Record<string, unknown>): void {
     const now = performance.now();
-    retryAt = now + backoffAfterFailureMs;
     failuresSinceLog++;
     if (!failing || now - lastErrorLogAt >= errorLogEveryMs) {
       logger.error(

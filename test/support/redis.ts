@@ -23,6 +23,9 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port (own servers only). */
   restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a Redis that holds connections open and answers nothing (own servers only). */
+  pause(): void;
+  resume(): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -55,7 +58,10 @@ export async function startTestRedis(options: { own?: boolean } = {}): Promise<T
     const refuse = async () => {
       throw new Error('cannot stop the REDIS_URL server');
     };
-    return { url, port, own: false, stop: refuse, restart: refuse };
+    const cannot = () => {
+      throw new Error('cannot pause the REDIS_URL server');
+    };
+    return { url, port, own: false, stop: refuse, restart: refuse, pause: cannot, resume: cannot };
   }
   if (!redisServerBinary) throw new Error(redisUnavailable ?? 'no redis-server binary');
   const port = await freePort();
@@ -78,5 +84,13 @@ export async function startTestRedis(options: { own?: boolean } = {}): Promise<T
     await exited;
   };
   await launch();
-  return { url: `redis://127.0.0.1:${port}`, port, own: true, stop, restart: launch };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    own: true,
+    stop,
+    restart: launch,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
+  };
 }
