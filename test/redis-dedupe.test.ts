@@ -111,10 +111,11 @@ describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: two servers
     const job = await admin.hgetall(`${keyPrefix}j:${key}`);
     expect(job.owner).toBe(s.store.instanceId);
     expect(JSON.parse(job.payload!)).toMatchObject({ event: { webhookId: m.webhookId, message: { id: m.id } } });
-    expect(await admin.zscore(`${keyPrefix}jobs`, key)).not.toBeNull();
+    expect(await admin.zscore(`${keyPrefix}jobs:${s.store.instanceId}`, key)).not.toBeNull();
+    expect(await admin.sismember(`${keyPrefix}owners`, s.store.instanceId)).toBe(1);
     await mock.waitForState(m.id, 'committed', 3000);
     await until('the callback settled in Redis', async () => (await admin.exists(`${keyPrefix}j:${key}`)) === 0);
-    expect(await admin.zscore(`${keyPrefix}jobs`, key)).toBeNull();
+    expect(await admin.zscore(`${keyPrefix}jobs:${s.store.instanceId}`, key)).toBeNull();
     expect(await admin.get(`${keyPrefix}d:${key}`)).toMatch(/^A/);
   });
 
@@ -157,9 +158,14 @@ describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: ack-first c
       const arrivedAt = Date.now() - ageMs;
       const event = { method: 'PassOnPendingMessage', webhookId: m.webhookId, attempt: 1, apiKey: appKey, transport: 'rest', receivedAt: arrivedAt, message: { id: m.id, text: 'x' }, metadata: {}, requestInfo: {} };
       await admin.hset(`${keyPrefix}j:${key}`, 'owner', 'a-dead-instance', 'payload', JSON.stringify({ event, arrivedAt, deadline: arrivedAt + 3000 }));
-      await admin.zadd(`${keyPrefix}jobs`, arrivedAt + 3000, key);
+      await admin.zadd(`${keyPrefix}jobs:a-dead-instance`, arrivedAt + 3000, key);
+      await admin.sadd(`${keyPrefix}owners`, 'a-dead-instance');
       return key;
     };
+    // Many callbacks of a live instance in flight do not hide the dead one's.
+    await admin.set(`${keyPrefix}alive:a-live-instance`, '1', 'PX', 60_000);
+    await admin.sadd(`${keyPrefix}owners`, 'a-live-instance');
+    for (let i = 0; i < 150; i++) await admin.zadd(`${keyPrefix}jobs:a-live-instance`, Date.now() - 10_000 + i, `${appKey}\nlive-${i}`);
     const fresh = pending();
     const late = pending();
     const expired = pending();
@@ -175,6 +181,9 @@ describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: ack-first c
     expect(decisions.find((l) => l.messageId === late.id)).toMatchObject({ action: 'delete', reason: 'timeout', timedOut: true, applied: 'applied' });
     expect(decisions.find((l) => l.messageId === expired.id)).toMatchObject({ level: 50, applied: 'failed', webhookId: expired.webhookId });
     expect(s.logs.filter((l) => l.msg === 'ack-first callback of a stopped instance taken over')).toHaveLength(3);
+    // The dead instance is forgotten once nothing of it is left.
+    expect(await admin.sismember(`${keyPrefix}owners`, 'a-dead-instance')).toBe(0);
+    expect(await admin.zcard(`${keyPrefix}jobs:a-live-instance`)).toBe(150);
     for (const m of [fresh, late, expired]) expect(mock.commitCount(m.id)).toBeLessThanOrEqual(1);
   });
 });

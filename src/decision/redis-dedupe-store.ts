@@ -48,16 +48,19 @@ export interface RedisDedupeStore extends DedupeStore {
 
 /*
  * Keys, all under the prefix:
- *   d:{key}     the decision: 'A' (applied) or 'N' (not applied) + JSON {a, r?, t}; PX ttl
- *   c:{key}     the claim: owner's instance id; PX lease (the budget plus a margin)
- *   j:{key}     a durable ack-first callback (hash: owner, payload, outcome?, status?); PX ttl
- *   jobs        sorted set of durable callbacks in progress, scored by their deadline
- *   failed      sorted set of durable callbacks recorded as failed, scored by when
- *   alive:{id}  a process's heartbeat; PX aliveTtl
- * Keys are built inside the scripts: one Redis (or a primary with replicas), not Redis Cluster.
+ *   d:{key}      the decision: 'A' (applied) or 'N' (not applied) + JSON {a, r?, t}; PX ttl
+ *   c:{key}      the claim: owner's instance id; PX lease (the budget plus a margin)
+ *   j:{key}      a durable ack-first callback (hash: owner, payload, outcome?, status?); PX ttl
+ *   jobs:{id}    sorted set of the durable callbacks an instance owns, scored by their deadline
+ *   owners       set of the instance ids that own (or owned) durable callbacks
+ *   failed       sorted set of durable callbacks recorded as failed, scored by when
+ *   alive:{id}   an instance's heartbeat; PX aliveTtl
+ * A sweep looks at the owners only (not at every callback in flight), so the callbacks of a dead
+ * instance are found at once however many live ones are in flight. Keys are built inside the
+ * scripts: one Redis (or a primary with replicas), not Redis Cluster.
  */
 
-// KEYS: decision, claim, job, jobs. ARGV: owner, leaseMs, payload ('' = not durable), deadline, member, ttlMs.
+// KEYS: decision, claim, job, jobs:{me}, owners. ARGV: me, leaseMs, payload ('' = not durable), deadline, member, ttlMs.
 const claimScript = `
 local d = redis.call('GET', KEYS[1])
 if d and string.sub(d, 1, 1) == 'A' then return {1, d} end
@@ -66,24 +69,26 @@ if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
     redis.call('HSET', KEYS[3], 'owner', ARGV[1], 'payload', ARGV[3])
     redis.call('PEXPIRE', KEYS[3], ARGV[6])
     redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
+    redis.call('SADD', KEYS[5], ARGV[1])
   end
   return {2, d or ''}
 end
 return {3, ''}
 `;
 
-// KEYS: decision, claim, job, jobs, failed. ARGV: record, ttlMs, member, applied ('1'|'0'), now.
+// KEYS: decision, claim, job, failed. ARGV: record, ttlMs, member, applied ('1'|'0'), now, prefix.
 const settleScript = `
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('DEL', KEYS[2])
-if redis.call('ZREM', KEYS[4], ARGV[3]) == 1 then
+local owner = redis.call('HGET', KEYS[3], 'owner')
+if owner and redis.call('ZREM', ARGV[6] .. 'jobs:' .. owner, ARGV[3]) == 1 then
   if ARGV[4] == '1' then
     redis.call('DEL', KEYS[3])
   else
     redis.call('HSET', KEYS[3], 'status', 'failed', 'failedAt', ARGV[5])
     redis.call('PEXPIRE', KEYS[3], ARGV[2])
-    redis.call('ZADD', KEYS[5], ARGV[5], ARGV[3])
-    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
+    redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3])
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
   end
 end
 return 1
@@ -95,32 +100,46 @@ if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then redis.call('HSET', KEYS[
 return 1
 `;
 
-// KEYS: jobs. ARGV: me, prefix, leaseMs, limit. Takes over the callbacks of dead owners.
+// KEYS: owners. ARGV: me, prefix, now, limit, forgetBefore. The claim taken over lasts the budget left plus 1 s. Takes over the callbacks of dead
+// owners (at most limit per sweep); drops own entries older than the ttl (settles lost in an outage).
 const recoverScript = `
 local out = {}
-local members = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
-for _, m in ipairs(members) do
-  local job = ARGV[2] .. 'j:' .. m
-  local owner = redis.call('HGET', job, 'owner')
-  if not owner then
-    redis.call('ZREM', KEYS[1], m)
-  elseif owner ~= ARGV[1] and redis.call('EXISTS', ARGV[2] .. 'alive:' .. owner) == 0 then
-    redis.call('HSET', job, 'owner', ARGV[1])
-    redis.call('SET', ARGV[2] .. 'c:' .. m, ARGV[1], 'PX', ARGV[3])
-    local f = redis.call('HMGET', job, 'payload', 'outcome')
-    table.insert(out, m)
-    table.insert(out, f[1] or '')
-    table.insert(out, f[2] or '')
+local left = tonumber(ARGV[4])
+local mine = ARGV[2] .. 'jobs:' .. ARGV[1]
+redis.call('ZREMRANGEBYSCORE', mine, '-inf', ARGV[5])
+for _, owner in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if left <= 0 then break end
+  if owner ~= ARGV[1] and redis.call('EXISTS', ARGV[2] .. 'alive:' .. owner) == 0 then
+    local theirs = ARGV[2] .. 'jobs:' .. owner
+    local members = redis.call('ZRANGE', theirs, 0, left - 1, 'WITHSCORES')
+    for i = 1, #members, 2 do
+      local m = members[i]
+      local job = ARGV[2] .. 'j:' .. m
+      redis.call('ZREM', theirs, m)
+      if redis.call('HGET', job, 'owner') == owner then
+        redis.call('HSET', job, 'owner', ARGV[1])
+        redis.call('ZADD', mine, members[i + 1], m)
+        local lease = math.floor(math.max(tonumber(members[i + 1]) - tonumber(ARGV[3]), 0)) + 1000
+        redis.call('SET', ARGV[2] .. 'c:' .. m, ARGV[1], 'PX', lease)
+        local f = redis.call('HMGET', job, 'payload', 'outcome')
+        table.insert(out, m)
+        table.insert(out, f[1] or '')
+        table.insert(out, f[2] or '')
+        left = left - 1
+      end
+    end
+    if redis.call('ZCARD', theirs) == 0 then redis.call('SREM', KEYS[1], owner) end
   end
 end
+if #out > 0 then redis.call('SADD', KEYS[1], ARGV[1]) end
 return out
 `;
 
 interface ScriptedRedis {
-  phClaim(decision: string, claim: string, job: string, jobs: string, owner: string, leaseMs: number, payload: string, deadline: number, member: string, ttlMs: number): Promise<[number, string]>;
-  phSettle(decision: string, claim: string, job: string, jobs: string, failed: string, record: string, ttlMs: number, member: string, applied: string, now: number): Promise<number>;
+  phClaim(decision: string, claim: string, job: string, jobs: string, owners: string, me: string, leaseMs: number, payload: string, deadline: number, member: string, ttlMs: number): Promise<[number, string]>;
+  phSettle(decision: string, claim: string, job: string, failed: string, record: string, ttlMs: number, member: string, applied: string, now: number, prefix: string): Promise<number>;
   phMark(job: string, owner: string, outcome: string): Promise<number>;
-  phRecover(jobs: string, me: string, prefix: string, leaseMs: number, limit: number): Promise<string[]>;
+  phRecover(owners: string, me: string, prefix: string, now: number, limit: number, forgetBefore: number): Promise<string[]>;
 }
 
 const recoverBatch = 100;
@@ -202,8 +221,8 @@ export function createRedisDedupeStore(options: RedisDedupeStoreOptions): RedisD
   const local = createMemoryDedupeStore({ ttlMs, ...options.local });
 
   for (const [name, lua, keys] of [
-    ['phClaim', claimScript, 4],
-    ['phSettle', settleScript, 5],
+    ['phClaim', claimScript, 5],
+    ['phSettle', settleScript, 4],
     ['phMark', markScript, 1],
     ['phRecover', recoverScript, 1],
   ] as const) {
@@ -288,7 +307,8 @@ export function createRedisDedupeStore(options: RedisDedupeStoreOptions): RedisD
     decision: (key: string) => `${prefix}d:${key}`,
     claim: (key: string) => `${prefix}c:${key}`,
     job: (key: string) => `${prefix}j:${key}`,
-    jobs: `${prefix}jobs`,
+    jobs: `${prefix}jobs:${instanceId}`,
+    owners: `${prefix}owners`,
     failed: `${prefix}failed`,
     alive: `${prefix}alive:${instanceId}`,
   };
@@ -333,7 +353,7 @@ export function createRedisDedupeStore(options: RedisDedupeStoreOptions): RedisD
       local.set(key, record);
       if (!usable()) return;
       // Not awaited: the answer never waits for Redis; the claim keeps other instances waiting meanwhile.
-      bounded(redis.phSettle(k.decision(key), k.claim(key), k.job(key), k.jobs, k.failed, encodeRecord(record), ttlMs, key, record.applied ? '1' : '0', Date.now())).then(
+      bounded(redis.phSettle(k.decision(key), k.claim(key), k.job(key), k.failed, encodeRecord(record), ttlMs, key, record.applied ? '1' : '0', Date.now(), prefix)).then(
         succeeded,
         (error: unknown) => failed(error, 'set', { key }),
       );
@@ -346,7 +366,7 @@ export function createRedisDedupeStore(options: RedisDedupeStoreOptions): RedisD
       if (!usable()) return localClaim(key);
       const payload = durable ? JSON.stringify(durable) : '';
       try {
-        const [status, text] = await bounded(redis.phClaim(k.decision(key), k.claim(key), k.job(key), k.jobs, instanceId, Math.ceil(leaseMs), payload, durable?.deadline ?? 0, key, ttlMs));
+        const [status, text] = await bounded(redis.phClaim(k.decision(key), k.claim(key), k.job(key), k.jobs, k.owners, instanceId, Math.ceil(leaseMs), payload, durable?.deadline ?? 0, key, ttlMs));
         succeeded();
         if (status === 3) return { status: 'busy' };
         const record = decodeRecord(text);
@@ -373,7 +393,7 @@ export function createRedisDedupeStore(options: RedisDedupeStoreOptions): RedisD
         if (sweeping || !usable()) return;
         sweeping = true;
         try {
-          const found = await bounded(redis.phRecover(k.jobs, instanceId, prefix, aliveTtlMs + 30_000, recoverBatch));
+          const found = await bounded(redis.phRecover(k.owners, instanceId, prefix, Date.now(), recoverBatch, Date.now() - ttlMs));
           succeeded();
           for (let i = 0; i + 2 < found.length; i += 3) {
             const key = found[i]!;
