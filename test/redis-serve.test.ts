@@ -53,9 +53,14 @@ afterEach(async () => {
   mock?.reset();
 });
 
-async function serve(args: string[], handlerMs: number): Promise<ServeProcess> {
+/** A serve process on the test's Redis, given by `--redis-url` or by `REDIS_URL`. */
+async function serve(args: string[], handlerMs: number, redisBy: 'flag' | 'env'): Promise<ServeProcess> {
+  const env: NodeJS.ProcessEnv = { ...process.env, STREAM_API_KEY: appKey, STREAM_API_SECRET: appSecret, LOG_LEVEL: 'info', HANDLER_MS: String(handlerMs) };
+  delete env.REDIS_URL;
+  if (redisBy === 'env') env.REDIS_URL = redis.url;
+  else args = [...args, '--redis-url', redis.url];
   const child = spawn(process.execPath, ['bin/pending-hooks.js', 'serve', module, '--port', '0', '--base-url', mock.url, ...args], {
-    env: { ...process.env, STREAM_API_KEY: appKey, STREAM_API_SECRET: appSecret, LOG_LEVEL: 'info', REDIS_URL: redis.url, HANDLER_MS: String(handlerMs) },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -89,7 +94,7 @@ function pending(text = 'hello') {
 
 describe.skipIf(redisUnavailable !== undefined)('two pending-hooks serve processes sharing one Redis', () => {
   it('the same webhook id sent to both at once: one handler run, one API call, the same answer from both', async () => {
-    const [a, b] = await Promise.all([serve(['--timeout-ms', '1000'], 100), serve(['--timeout-ms', '1000'], 100)]);
+    const [a, b] = await Promise.all([serve(['--timeout-ms', '1000'], 100, 'flag'), serve(['--timeout-ms', '1000'], 100, 'env')]);
     const messages = Array.from({ length: 12 }, (_, i) => pending(i % 3 === 0 ? 'bad' : 'fine'));
     const answers = await Promise.all(
       messages.map((m) =>
@@ -114,7 +119,7 @@ describe.skipIf(redisUnavailable !== undefined)('two pending-hooks serve process
 
   it('SIGKILL of one instance with ack-first callbacks in flight: the other applies their decisions before the budget ends', async () => {
     const args = ['--timeout-ms', '3000', '--answer', 'ack-first'];
-    const [a, b] = await Promise.all([serve(args, 300), serve(args, 300)]);
+    const [a, b] = await Promise.all([serve(args, 300, 'env'), serve(args, 300, 'flag')]);
     const messages = Array.from({ length: 10 }, (_, i) => pending(i % 2 ? 'fine' : 'bad'));
     const sentAt = performance.now();
     const answers = await Promise.all(messages.map(async (m) => (await postSigned(`${a!.url}/PassOnPendingMessage`, m.body, { webhookId: m.webhookId })).json()));
