@@ -64,6 +64,7 @@ const dryRunNothing: ApplyReport = Object.freeze({ status: 'nothing_to_do', atte
 // the owner may still apply; a waiter asks again this often for the owner's decision.
 const claimLeaseSlackMs = 1000;
 const claimPollMs = 15;
+const ackFirstFailed = 'ack-first decision not applied within its budget: recorded as failed';
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
@@ -216,9 +217,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       latencyMs: round2(latencyMs),
       budgetLeftMs: round2(timeoutMs - latencyMs),
     };
-    if (report.status === 'failed') {
-      logger.error({ ...line, detail: report.detail }, timing === 'ack-first' ? 'ack-first decision not applied within its budget: recorded as failed' : 'decision not applied');
-    }
+    if (report.status === 'failed') logger.error({ ...line, detail: report.detail }, timing === 'ack-first' ? ackFirstFailed : 'decision not applied');
     else if (report.status === 'rejected') logger.error({ ...line, detail: report.detail }, 'decision rejected by Stream: not applied, answered, not retried');
     // already_done says why (not pending any more, or gone: deleted or expired before the decision).
     else logger.info(report.status === 'already_done' ? { ...line, detail: report.detail } : line, 'decision');
