@@ -62,7 +62,10 @@ export interface PendingHooksOptions {
   verifySignatures?: boolean | { rest?: boolean; twirp?: boolean };
   /** Where decisions are applied. Omitted: dry run, decisions are only answered and logged. */
   api?: ApiOption;
-  /** Retry dedupe: a store (e.g. Redis) or options for the in-memory LRU. */
+  /**
+   * Retry dedupe: a store, or options for the in-process one. Several instances share
+   * decisions (and durable ack-first) through `createRedisDedupeStore({ url })`.
+   */
   dedupe?: DedupeStore | MemoryDedupeStoreOptions;
   /** Backoff between API retries. Default 25 ms doubling, at most 250 ms. */
   retry?: Partial<ApplyRetryOptions>;
@@ -205,6 +208,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     options.dedupe && typeof (options.dedupe as DedupeStore).get === 'function'
       ? (options.dedupe as DedupeStore)
       : createMemoryDedupeStore(options.dedupe as MemoryDedupeStoreOptions | undefined);
+  dedupe.useLogger?.(logger);
 
   const resolved: ResolvedPendingHooksOptions = {
     timeoutMs,

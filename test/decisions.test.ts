@@ -249,6 +249,20 @@ describe('applying decisions through the API', () => {
     expect(s.logs.filter((l) => l.msg === 'decision' && l.applied === 'already_done')).toHaveLength(2);
   });
 
+  it('ack-first: a decision the API keeps refusing is retried until the budget ends, then logged as failed (not dropped)', async () => {
+    const s = await server({ timeoutMs: 400, answer: 'ack-first' }, (hooks) => hooks.on('PassOnPendingMessage', () => decide.commit()));
+    const m = pending();
+    mock.injectFaults({ action: 'commit', status: 503, count: 1000 });
+    expect(await json(await postSigned(passOn(s), m.body, { webhookId: `ack-fail-${m.id}` }))).toEqual({ accepted: true });
+    const started = performance.now();
+    let line: Record<string, unknown> | undefined;
+    while (!(line = s.logs.find((l) => l.messageId === m.id && l.level === 50)) && performance.now() - started < 3000) await sleep(20);
+    expect(line).toMatchObject({ msg: 'ack-first decision not applied within its budget: recorded as failed', applied: 'failed', webhookId: `ack-fail-${m.id}` });
+    expect(line!.apiCalls as number).toBeGreaterThan(3);
+    expect(mock.calls.filter((call) => call.messageId === m.id).length).toBe(line!.apiCalls);
+    expect(mock.stateOf(m.id)).toBe('pending');
+  });
+
   it('when the API keeps failing the answer is 503 decision_not_applied; the retry re-applies without running the handler', async () => {
     let runs = 0;
     const s = await server({ timeoutMs: 300 }, (hooks) => hooks.on('PassOnPendingMessage', () => (runs++, decide.delete('spam'))));

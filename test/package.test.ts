@@ -171,7 +171,7 @@ console.log('READY ' + JSON.stringify({ standaloneUrl, appUrl }));
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGTERM');
-  if (dir) await rm(dir, { recursive: true, force: true });
+  if (dir && !process.env.KEEP_PKG) await rm(dir, { recursive: true, force: true });
 });
 
 describe('the packed package', () => {
@@ -198,11 +198,11 @@ describe('the packed package', () => {
     expect(server.output()).toMatch(/DRY RUN/);
   });
 
-  it('importing pending-hooks loads the callback path only: no CLI, emulator, load generator or tsx', async () => {
+  it('importing pending-hooks loads the callback path only: no CLI, emulator, load generator, tsx, nor prom-client or ioredis until asked for', async () => {
     const { stdout } = await run(process.execPath, ['loaded.mjs', 'pending-hooks'], { cwd: jsProject() });
     const files = JSON.parse(stdout) as string[];
     expect(files.some((file) => file.includes('/pending-hooks/dist/pending-hooks.js'))).toBe(true);
-    const unwanted = files.filter((file) => /\/pending-hooks\/dist\/(cli|emulator|loadtest)\/|\/node_modules\/(tsx|esbuild|autocannon|hdr-histogram-js|commander)\//.test(file));
+    const unwanted = files.filter((file) => /\/pending-hooks\/dist\/(cli|emulator|loadtest)\/|\/node_modules\/(tsx|esbuild|autocannon|hdr-histogram-js|commander|prom-client|ioredis)\//.test(file));
     expect(unwanted).toEqual([]);
   });
 

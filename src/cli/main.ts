@@ -38,6 +38,7 @@ export function buildProgram(): Command {
     .option('--api-connections <n>', "sockets to Stream's API per app (env API_CONNECTIONS, default the in-flight bound)")
     .option('--no-metrics', 'do not count Prometheus metrics nor serve GET /metrics')
     .option('--max-connections <n>', 'open connections at most (env MAX_CONNECTIONS, default half the open-file limit, at most 10000)')
+    .option('--redis-url <url>', 'share decisions between instances and make ack-first durable (env REDIS_URL)')
     .option('--dry-run', 'answer and log decisions without calling Stream')
     .option('--insecure-no-signature', 'DEVELOPMENT ONLY: accept unsigned callbacks')
     .action(async (module: string, flags) => {

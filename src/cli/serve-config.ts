@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { createRedisDedupeStore } from '../decision/redis-dedupe-store.js';
 import type { PendingHooksOptions } from '../pending-hooks.js';
 
 const actionSchema = z.enum(['commit', 'delete', 'keep_pending']);
@@ -25,6 +26,7 @@ export const serveConfigSchema = z.strictObject({
   maxEventLoopDelayMs: z.number().positive().optional(),
   maxConnections: z.number().int().positive().optional(),
   apiConnections: z.number().int().positive().optional(),
+  redisUrl: z.string().min(1).optional(),
 });
 export type ServeConfig = z.infer<typeof serveConfigSchema>;
 
@@ -50,6 +52,7 @@ export interface ServeFlags {
   /** `--no-metrics`: no `GET /metrics`. */
   metrics?: boolean;
   apiConnections?: string;
+  redisUrl?: string;
 }
 
 export interface ServeSettings {
@@ -150,6 +153,12 @@ export async function resolveServeSettings(flags: ServeFlags, env: NodeJS.Proces
       maxEventLoopDelayMs: number(flags.maxEventLoopDelayMs, '--max-event-loop-delay-ms') ?? number(env.MAX_EVENT_LOOP_DELAY_MS, 'MAX_EVENT_LOOP_DELAY_MS') ?? file.maxEventLoopDelayMs,
     },
   };
+  // Several instances share decisions (and durable ack-first) through Redis.
+  const redisUrl = flags.redisUrl ?? (env.REDIS_URL || undefined) ?? file.redisUrl;
+  if (redisUrl) {
+    if (!/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('--redis-url / REDIS_URL must be a redis:// or rediss:// URL (the value is not shown: it may hold a password)');
+    hooks.dedupe = createRedisDedupeStore({ url: redisUrl });
+  }
   const maxConnections = number(flags.maxConnections, '--max-connections') ?? number(env.MAX_CONNECTIONS, 'MAX_CONNECTIONS') ?? file.maxConnections;
   const port = portNumber(number(flags.port, '--port'), '--port') ?? portNumber(number(env.PORT, 'PORT'), 'PORT') ?? file.port ?? 3000;
   const host = flags.host ?? (env.HOST || undefined) ?? file.host ?? '127.0.0.1';

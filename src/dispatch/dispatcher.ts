@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { applyDecision, type ApplyReport, type ApplyRetryOptions } from '../decision/apply-decision.js';
 import type { DecisionAction, Outcome } from '../decision/decision.js';
 import { isDecisionAction, type Decision } from '../decision/decision.js';
-import type { DedupeRecord, DedupeStore } from '../decision/dedupe-store.js';
+import type { ClaimResult, DedupeRecord, DedupeStore, DurableCallback, RecoveredCallback } from '../decision/dedupe-store.js';
 import type { PendingMessageEvent } from '../event/pending-message-event.js';
 import type { StreamApi } from '../stream-api/stream-api.js';
 import type { DeletedHandler, PassOnHandler } from './handler.js';
@@ -65,10 +65,21 @@ const answerMarginMs = 25;
 const round2 = (ms: number) => Math.round(ms * 100) / 100;
 const dryRunApplied: ApplyReport = Object.freeze({ status: 'applied', attempts: 0, detail: 'dry run' });
 const dryRunNothing: ApplyReport = Object.freeze({ status: 'nothing_to_do', attempts: 0, detail: 'dry run' });
+// Shared stores: a claim outlives the owner's budget by this much, so no one else claims while
+// the owner may still apply; a waiter asks again this often for the owner's decision.
+const claimLeaseSlackMs = 1000;
+const claimPollMs = 15;
+const ackFirstFailed = 'ack-first decision not applied within its budget: recorded as failed';
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { timeoutMs, fallback, timing, dedupe, logger, retry } = options;
   const metrics = options.metrics ?? noMetrics;
+  // A store shared between processes claims each callback first (see passOnShared); the
+  // in-process store keeps the synchronous path below untouched.
+  const shared = typeof dedupe.claim === 'function';
+  const marksDecisions = shared && timing === 'ack-first' && typeof dedupe.markDecided === 'function';
+  const leaseMs = timeoutMs + claimLeaseSlackMs;
   const dedupeKey = options.dedupeKey ?? ((apiKey: string, webhookId: string) => `${apiKey}\n${webhookId}`);
   // The handler's deadline is timeoutMs − applyReserveMs after arrival. A reserve that would
   // leave the handler no time at all is halved against the budget instead (and warned about).
@@ -181,6 +192,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   function applyAndRemember(event: PendingMessageEvent, receivedAt: number, key: string | undefined, outcome: Outcome, replayed: boolean): DedupeRecord | Promise<DedupeRecord> {
+    if (marksDecisions && key !== undefined && !replayed) dedupe.markDecided!(key, outcome);
     const applying = apply(event, outcome, receivedAt);
     if (applying instanceof Promise) return applying.then((report) => remember(event, receivedAt, key, outcome, replayed, report));
     return remember(event, receivedAt, key, outcome, replayed, applying);
@@ -219,7 +231,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       latencyMs: round2(latencyMs),
       budgetLeftMs: round2(timeoutMs - latencyMs),
     };
-    if (report.status === 'failed') logger.error({ ...line, detail: report.detail }, 'decision not applied');
+    if (report.status === 'failed') logger.error({ ...line, detail: report.detail }, timing === 'ack-first' ? ackFirstFailed : 'decision not applied');
     else if (report.status === 'rejected') logger.error({ ...line, detail: report.detail }, 'decision rejected by Stream: not applied, answered, not retried');
     // already_done says why (not pending any more, or gone: deleted or expired before the decision).
     else logger.info(report.status === 'already_done' ? { ...line, detail: report.detail } : line, 'decision');
@@ -283,8 +295,64 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return decideAndApply(event, receivedAt, key, known?.outcome);
   }
 
+  /** Claimed elsewhere in ack-first: the owner (or whoever takes its callback over) applies it. */
+  const elsewhere: DedupeRecord = Object.freeze({ outcome: noHandlerOutcome, applied: true });
+  const toAccepted = (): PassOnResult => accepted;
+
+  function afterClaim(event: PendingMessageEvent, receivedAt: number, key: string, claim: ClaimResult): DedupeRecord | Promise<DedupeRecord> {
+    if (claim.status === 'known') {
+      logDuplicate(event, claim.record);
+      return claim.record;
+    }
+    if (claim.status === 'claimed') return decideAndApply(event, receivedAt, key, claim.record?.outcome);
+    if (timing === 'ack-first') {
+      logger.debug({ webhookId: event.webhookId, messageId: event.message.id }, 'duplicate callback: another instance is deciding it');
+      return elsewhere;
+    }
+    return waitForOther(event, receivedAt, key);
+  }
+
+  /** Inline, claimed by another instance: its decision is answered when it comes within the budget. */
+  async function waitForOther(event: PendingMessageEvent, receivedAt: number, key: string): Promise<DedupeRecord> {
+    const until = receivedAt + timeoutMs - answerMarginMs;
+    for (;;) {
+      const left = until - performance.now();
+      if (left <= 0) {
+        logger.warn({ webhookId: event.webhookId, messageId: event.message.id, attempt: event.attempt }, "duplicate callback: another instance's decision did not come within the budget; answered 503 so Stream retries");
+        return { outcome: timeoutOutcome, applied: false };
+      }
+      await delay(Math.min(claimPollMs, left));
+      const claim = await dedupe.claim!(key, { leaseMs });
+      if (claim.status !== 'busy') return afterClaim(event, receivedAt, key, claim);
+    }
+  }
+
+  function passOnShared(event: PendingMessageEvent, receivedAt: number): PassOnResult | Promise<PassOnResult> {
+    if (!event.webhookId) return start(event, receivedAt, undefined, undefined);
+    const key = dedupeKey(event.apiKey, event.webhookId);
+    const work = inflight.get(key);
+    if (work) return joinInflight(work);
+    let durable: DurableCallback | undefined;
+    if (timing === 'ack-first') {
+      const arrivedAt = performance.timeOrigin + receivedAt;
+      durable = { event, arrivedAt, deadline: arrivedAt + timeoutMs };
+    }
+    const claiming = dedupe.claim!(key, { leaseMs, durable });
+    const decided = track(key, claiming.then((claim) => afterClaim(event, receivedAt, key, claim)));
+    // Ack-first: `accepted` goes out once the claim (and the durable record with it) is written.
+    return timing === 'ack-first' ? claiming.then(toAccepted, toAccepted) : decided.then(asResult);
+  }
+
+  /** An ack-first callback of a stopped instance: decided (unless it was) and applied within what is left of its budget. */
+  async function recovered(callback: RecoveredCallback): Promise<void> {
+    if (inflight.has(callback.key)) return;
+    const receivedAt = callback.arrivedAt - performance.timeOrigin;
+    await track(callback.key, Promise.resolve().then(() => decideAndApply(callback.event, receivedAt, callback.key, callback.outcome)));
+  }
+  const stopRecovering = shared ? dedupe.recover?.(recovered) : undefined;
+
   return {
-    passOn(event, receivedAt) {
+    passOn: shared ? passOnShared : (event, receivedAt) => {
       if (!event.webhookId) return start(event, receivedAt, undefined, undefined);
       const key = dedupeKey(event.apiKey, event.webhookId);
       const work = inflight.get(key);
@@ -326,6 +394,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
 
     async close(graceMs) {
+      // A closing process takes over no more callbacks of stopped ones: another instance will.
+      stopRecovering?.();
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
       await Promise.race([Promise.allSettled([...running]), grace]);
