@@ -70,5 +70,8 @@ export async function main(argv: string[]): Promise<void> {
     const { message, code } = describeFailure(error);
     if (message !== undefined) process.stderr.write(`pending-hooks: ${message}\n`);
     process.exitCode = code;
+    // A failed command must end even if something it opened (a socket, a timer) is still
+    // around: give stderr a moment to drain, then exit.
+    if (code !== exitCodes.ok) setTimeout(() => process.exit(code), 500).unref();
   }
 }

@@ -1,4 +1,5 @@
 import { createPendingHooks } from '../pending-hooks.js';
+import { createRedisDedupeStore } from '../decision/redis-dedupe-store.js';
 import { createServer } from '../server/create-server.js';
 import { importHandlersModule, registerHandlersModule } from './handlers-module.js';
 import { CliRuntimeError, ConfigError, resolveServeSettings, type ServeFlags } from './serve-config.js';
@@ -30,9 +31,12 @@ export async function serveCommand(modulePath: string, flags: ServeFlags): Promi
   // The module first: a wrong path or a broken module is reported before anything is logged.
   const module = await importHandlersModule(modulePath);
   let hooks: ReturnType<typeof createPendingHooks>;
+  // The Redis store connects when made: made last, and closed again if the hooks cannot start.
+  const dedupe = settings.redisUrl ? createRedisDedupeStore({ url: settings.redisUrl }) : undefined;
   try {
-    hooks = createPendingHooks(settings.hooks);
+    hooks = createPendingHooks(dedupe ? { ...settings.hooks, dedupe } : settings.hooks);
   } catch (error) {
+    await dedupe?.close?.();
     // createPendingHooks refuses bad options with TypeError / RangeError: here they came from flags, env or --config.
     if (error instanceof TypeError || error instanceof RangeError) throw new ConfigError(error.message.replace(/^pending-hooks: /, ''));
     throw error;

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { createRedisDedupeStore } from '../decision/redis-dedupe-store.js';
 import type { PendingHooksOptions } from '../pending-hooks.js';
 
 const actionSchema = z.enum(['commit', 'delete', 'keep_pending']);
@@ -61,6 +60,12 @@ export interface ServeSettings {
   hooks: PendingHooksOptions;
   /** Open connections at most (see `CreateServerOptions.maxConnections`); undefined: the default. */
   maxConnections: number | undefined;
+  /**
+   * Several instances share decisions through this Redis. Only validated here: the store (a
+   * connection) is made by `serve` once everything else checked out, so a usage error never
+   * leaves a connection holding the process open.
+   */
+  redisUrl: string | undefined;
 }
 
 /** A usage or configuration error: the CLI prints its one-line message and exits 2. */
@@ -157,11 +162,10 @@ export async function resolveServeSettings(flags: ServeFlags, env: NodeJS.Proces
   const redisUrl = flags.redisUrl ?? (env.REDIS_URL || undefined) ?? file.redisUrl;
   if (redisUrl) {
     if (!/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('--redis-url / REDIS_URL must be a redis:// or rediss:// URL (the value is not shown: it may hold a password)');
-    hooks.dedupe = createRedisDedupeStore({ url: redisUrl });
   }
   const maxConnections = number(flags.maxConnections, '--max-connections') ?? number(env.MAX_CONNECTIONS, 'MAX_CONNECTIONS') ?? file.maxConnections;
   const port = portNumber(number(flags.port, '--port'), '--port') ?? portNumber(number(env.PORT, 'PORT'), 'PORT') ?? file.port ?? 3000;
   const host = flags.host ?? (env.HOST || undefined) ?? file.host ?? '127.0.0.1';
   if (host.trim() === '') throw new ConfigError('--host must not be empty; use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)');
-  return { host, port, hooks, maxConnections };
+  return { host, port, hooks, maxConnections, redisUrl: redisUrl || undefined };
 }
