@@ -30,50 +30,69 @@ export function readBody(request: Readable & { headers?: IncomingHttpHeaders }, 
     done(new HookError('payload_too_large', `body exceeds ${limit} bytes`));
     return;
   }
-  let first: Buffer | undefined;
-  let collected: Buffer | undefined;
-  let size = 0;
-  let pieces = 0;
-  let finished = false;
-
-  const onData = (chunk: Buffer) => {
-    pieces += 1;
-    if (size + chunk.length > limit) return refuse(`body exceeds ${limit} bytes`);
-    if (pieces > piecesBeforeCheck && size < pieces * minAveragePieceBytes) {
-      return refuse(`body arrived in more than ${piecesBeforeCheck} pieces averaging under ${minAveragePieceBytes} bytes`);
-    }
-    if (first === undefined) {
-      first = chunk;
-    } else {
-      if (collected === undefined) {
-        collected = Buffer.allocUnsafe(Math.min(limit, declared ?? Math.max(initialCapacity, 2 * (size + chunk.length))));
-        first.copy(collected, 0);
-      } else if (size + chunk.length > collected.length) {
-        const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(2 * collected.length, size + chunk.length)));
-        collected.copy(grown, 0, 0, size);
-        collected = grown;
-      }
-      chunk.copy(collected, size);
-    }
-    size += chunk.length;
-  };
-
-  function refuse(reason: string): void {
-    if (finished) return;
-    finished = true;
-    request.off('data', onData);
-    first = collected = undefined;
-    done(new HookError('payload_too_large', reason));
-  }
-
-  request.on('data', onData);
+  (request as BodyStream)[bodyState] = { limit, declared, done, first: undefined, collected: undefined, size: 0, pieces: 0, finished: false };
+  // Listeners are module-level functions reading their state off the stream: no closure is
+  // made per request (this is on every callback's path).
+  request.on('data', onBodyData);
   // No 'error' listener on purpose: node emits an aborted request's error only when one is
   // attached, and an aborted request needs no answer ('end' never comes; the socket is gone).
-  request.on('end', () => {
-    if (finished) return;
-    finished = true;
-    done(collected !== undefined ? collected.subarray(0, size) : (first ?? empty));
-  });
+  request.on('end', onBodyEnd);
+}
+
+const bodyState = Symbol('pending-hooks.bodyState');
+
+interface BodyState {
+  limit: number;
+  declared: number | undefined;
+  done: (body: Buffer | HookError) => void;
+  first: Buffer | undefined;
+  collected: Buffer | undefined;
+  size: number;
+  pieces: number;
+  finished: boolean;
+}
+
+type BodyStream = Readable & { [bodyState]: BodyState };
+
+function onBodyData(this: BodyStream, chunk: Buffer): void {
+  const state = this[bodyState];
+  const { limit, size } = state;
+  state.pieces += 1;
+  if (size + chunk.length > limit) return refuse(this, state, `body exceeds ${limit} bytes`);
+  if (state.pieces > piecesBeforeCheck && size < state.pieces * minAveragePieceBytes) {
+    return refuse(this, state, `body arrived in more than ${piecesBeforeCheck} pieces averaging under ${minAveragePieceBytes} bytes`);
+  }
+  if (state.first === undefined) {
+    state.first = chunk;
+  } else {
+    let collected = state.collected;
+    if (collected === undefined) {
+      collected = Buffer.allocUnsafe(Math.min(limit, Math.max(state.declared ?? 0, initialCapacity, 2 * (size + chunk.length))));
+      state.first.copy(collected, 0);
+    } else if (size + chunk.length > collected.length) {
+      const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(2 * collected.length, size + chunk.length)));
+      collected.copy(grown, 0, 0, size);
+      collected = grown;
+    }
+    chunk.copy(collected, size);
+    state.collected = collected;
+  }
+  state.size = size + chunk.length;
+}
+
+function onBodyEnd(this: BodyStream): void {
+  const state = this[bodyState];
+  if (state.finished) return;
+  state.finished = true;
+  state.done(state.collected !== undefined ? state.collected.subarray(0, state.size) : (state.first ?? empty));
+}
+
+function refuse(stream: BodyStream, state: BodyState, reason: string): void {
+  if (state.finished) return;
+  state.finished = true;
+  stream.off('data', onBodyData);
+  state.first = state.collected = undefined;
+  state.done(new HookError('payload_too_large', reason));
 }
 
 /** `Content-Length` as a number; undefined when absent (node rejects malformed values itself). */
