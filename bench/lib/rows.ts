@@ -105,6 +105,18 @@ export const rows: readonly RowSpec[] = [
     about: 'createPendingHooks (dry run, logger warn) + createServer (callbacks answered from the node listener in front of fastify), REST route',
   },
   {
+    id: 'ph-rest-metrics',
+    label: 'pending-hooks REST, metrics on',
+    script: 'pending-hooks',
+    env: { PH_BENCH_METRICS: '1' },
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: true,
+    about: 'ph-rest with `metrics: true` (prom-client counters and histograms per callback): what metrics cost (target < 3% below ph-rest)',
+  },
+  {
     id: 'ph-serve-default',
     label: 'pending-hooks serve, defaults (built package, info log line per callback)',
     script: 'serve-default',

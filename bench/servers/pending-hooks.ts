@@ -23,6 +23,8 @@ const options: PendingHooksOptions = {
   apiKey: benchApiKey,
   apiSecret: benchSecret,
   logger: pino({ level: 'warn' }, pino.destination(2)),
+  // The ph-rest-metrics row: the same server counting Prometheus metrics.
+  ...(process.env.PH_BENCH_METRICS === '1' ? { metrics: true } : {}),
 };
 if (withConnect) (options as Record<string, unknown>).connect = {};
 
