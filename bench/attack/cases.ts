@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { sleep } from '../../src/dispatch/deadline.js';
 
 export interface AttackTarget {
   host: string;
@@ -107,18 +108,6 @@ function exchange(target: AttackTarget, parts: readonly (Buffer | string)[], tal
 async function loop(signal: AbortSignal, once: () => Promise<void>): Promise<void> {
   while (!signal.aborted) await once();
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 /** A 1 MiB JSON array of empty objects: about 1 KB gzipped. */
 function gzipBomb(): Buffer {
