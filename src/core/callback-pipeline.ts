@@ -137,8 +137,10 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     }
     // Shed before the body is read or decoded: the refusal costs less than the work it spares.
     const overloaded = shedder.admit();
-    if (overloaded) metrics.shed();
-    if (overloaded) return refuse(route.family, overloaded, { path: route.path, inFlight: shedder.inFlight, eventLoopDelayMs: Math.round(shedder.eventLoopDelayMs) });
+    if (overloaded) {
+      metrics.shed();
+      return refuse(route.family, overloaded, { path: route.path, inFlight: shedder.inFlight, eventLoopDelayMs: Math.round(shedder.eventLoopDelayMs) });
+    }
     return { route, codec };
   }
 
