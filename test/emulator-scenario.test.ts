@@ -1,5 +1,4 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -18,6 +17,7 @@ import {
 } from '../src/emulator/index.js';
 import { compose, createPendingHooks, decide } from '../src/index.js';
 import { signServerToken } from '../src/stream-api/server-token.js';
+import { freePort } from './support/free-port.js';
 import { startHooksServer } from './support/servers.js';
 
 const silent = pino({ level: 'silent' });
@@ -307,13 +307,3 @@ describe('pending-hooks emulate (CLI)', () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -52,6 +52,38 @@ function head(target: AttackTarget, path: string, headers: Record<string, string
 
 const badSignature = 'ab'.repeat(32);
 
+/** The head of a JSON callback of `length` bytes with this signature (and the target's api key). */
+function jsonHead(target: AttackTarget, length: number, signature: string, extra: Record<string, string> = {}): string {
+  return head(target, target.restPath, {
+    'Content-Type': 'application/json',
+    ...extra,
+    'Content-Length': String(length),
+    'X-Signature': signature,
+    ...(target.apiKey ? { 'X-Api-Key': target.apiKey } : {}),
+  });
+}
+
+/** Opens `count` connections (pausing `pauseMs` every 100), counted as units. */
+async function openSockets(target: AttackTarget, count: number, tally: AttackTally, signal: AbortSignal, pauseMs = 0): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < count && !signal.aborted; i++) {
+    const socket = connect({ host: target.host, port: target.port });
+    socket.on('error', () => {});
+    sockets.push(socket);
+    tally.units++;
+    if (pauseMs > 0 && i % 100 === 99) await sleep(pauseMs, signal);
+  }
+  return sockets;
+}
+
+/** Tallies which connections the server closed and which were still open at the end, then drops them. */
+function settleSockets(sockets: Socket[], tally: AttackTally): void {
+  const open = sockets.filter((socket) => !socket.destroyed).length;
+  tally.outcomes.aborted = (tally.outcomes.aborted ?? 0) + open;
+  tally.outcomes.closed = (tally.outcomes.closed ?? 0) + sockets.length - open;
+  for (const socket of sockets) socket.destroy();
+}
+
 /**
  * Opens a connection, writes the parts (awaiting each, so a server that stops reading holds the
  * attacker too), and resolves with the answer's status — or `closed` / `reset` — within `limitMs`.
@@ -141,13 +173,7 @@ export function attackCases(): AttackCase[] {
       expected: ['401'],
       attack(target, tally, signal) {
         const body = gzipBomb();
-        const request = head(target, target.restPath, {
-          'Content-Type': 'application/json',
-          'Content-Encoding': 'gzip',
-          'Content-Length': String(body.length),
-          'X-Signature': badSignature,
-          ...(target.apiKey ? { 'X-Api-Key': target.apiKey } : {}),
-        });
+        const request = jsonHead(target, body.length, badSignature, { 'Content-Encoding': 'gzip' });
         return loop(signal, () => exchange(target, [request, body], tally, signal));
       },
     },
@@ -187,12 +213,7 @@ export function attackCases(): AttackCase[] {
       expected: ['401'],
       attack(target, tally, signal) {
         const body = JSON.stringify({ message: { id: 'attack', text: 'x'.repeat(900) } });
-        const request = head(target, target.restPath, {
-          'Content-Type': 'application/json',
-          'Content-Length': String(Buffer.byteLength(body)),
-          'X-Signature': badSignature,
-          ...(target.apiKey ? { 'X-Api-Key': target.apiKey } : {}),
-        });
+        const request = jsonHead(target, Buffer.byteLength(body), badSignature);
         return loop(signal, () => exchange(target, [request + body], tally, signal));
       },
     },
@@ -206,12 +227,7 @@ export function attackCases(): AttackCase[] {
       attack(target, tally, signal) {
         const body = `{"message":${'['.repeat(300_000)}${']'.repeat(300_000)}}`;
         const signature = createHmac('sha256', target.secret!).update(body).digest('hex');
-        const request = head(target, target.restPath, {
-          'Content-Type': 'application/json',
-          'Content-Length': String(body.length),
-          'X-Signature': signature,
-          ...(target.apiKey ? { 'X-Api-Key': target.apiKey } : {}),
-        });
+        const request = jsonHead(target, body.length, signature);
         return loop(signal, () => exchange(target, [request, body], tally, signal));
       },
     },
@@ -223,13 +239,7 @@ export function attackCases(): AttackCase[] {
       expected: ['408', 'closed', 'aborted', '400'],
       async attack(target, tally, signal) {
         const request = Buffer.from(head(target, target.restPath, { 'Content-Type': 'application/json', 'Content-Length': '2' }));
-        const sockets: Socket[] = [];
-        for (let i = 0; i < 250 && !signal.aborted; i++) {
-          const socket = connect({ host: target.host, port: target.port });
-          socket.on('error', () => {});
-          sockets.push(socket);
-          tally.units++;
-        }
+        const sockets = await openSockets(target, 250, tally, signal);
         let offset = 0;
         while (!signal.aborted && offset < request.length) {
           for (const socket of sockets) {
@@ -241,10 +251,7 @@ export function attackCases(): AttackCase[] {
           offset++;
           await sleep(200, signal);
         }
-        const open = sockets.filter((socket) => !socket.destroyed).length;
-        tally.outcomes.aborted = (tally.outcomes.aborted ?? 0) + open;
-        tally.outcomes.closed = (tally.outcomes.closed ?? 0) + sockets.length - open;
-        for (const socket of sockets) socket.destroy();
+        settleSockets(sockets, tally);
       },
     },
     {
@@ -254,19 +261,9 @@ export function attackCases(): AttackCase[] {
       bulk: false,
       expected: ['closed', 'aborted'],
       async attack(target, tally, signal) {
-        const sockets: Socket[] = [];
-        for (let i = 0; i < 1000 && !signal.aborted; i++) {
-          const socket = connect({ host: target.host, port: target.port });
-          socket.on('error', () => {});
-          sockets.push(socket);
-          tally.units++;
-          if (i % 100 === 99) await sleep(10, signal);
-        }
+        const sockets = await openSockets(target, 1000, tally, signal, 10);
         await sleep(60_000, signal);
-        const open = sockets.filter((socket) => !socket.destroyed).length;
-        tally.outcomes.aborted = (tally.outcomes.aborted ?? 0) + open;
-        tally.outcomes.closed = (tally.outcomes.closed ?? 0) + sockets.length - open;
-        for (const socket of sockets) socket.destroy();
+        settleSockets(sockets, tally);
       },
     },
   ];

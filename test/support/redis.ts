@@ -1,5 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from './free-port.js';
+
+export { freePort };
 
 /** The redis-server binary on PATH, if any. */
 export const redisServerBinary: string | undefined = (() => {
@@ -26,14 +29,6 @@ export interface TestRedis {
   /** SIGSTOP / SIGCONT: a Redis that holds connections open and answers nothing (own servers only). */
   pause(): void;
   resume(): void;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function accepts(port: number): Promise<boolean> {
