@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { withConnectionClose, type CallbackRoute, type PreflightMatch } from '../core/callback-pipeline.js';
+import type { CallbackRoute, PreflightMatch } from '../core/callback-pipeline.js';
 import { asBuffer } from '../core/as-buffer.js';
 import { HookError } from '../core/hook-error.js';
 import { clip } from '../core/log-safe.js';
@@ -46,7 +46,7 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
 
   /** An error answer in the path's protocol (Connect paths have no route). */
   function failure(route: CallbackRoute | undefined, path: string, request: IncomingMessage, error: HookError): NeutralResponse {
-    if (!route && hooks.connect && pipeline.servesConnect(path)) return withConnectionClose(hooks.connect.fail(request.headers['content-type'], error));
+    if (!route && hooks.connect && pipeline.servesConnect(path)) return hooks.connect.fail(request.headers['content-type'], error);
     return pipeline.fail(route, path, error);
   }
 

@@ -148,8 +148,7 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
   function serve(request: NeutralRequest, contentType: string, procedure: Procedure, verified: VerifiedBody | HookError): NeutralResponse | Promise<NeutralResponse> {
     if (verified instanceof HookError) {
       deps.refusals.write('warn', { path: clip(request.path), code: verified.code, why: verified.detail ?? verified.message }, 'callback refused');
-      const response = errorResponse(contentType, verified);
-      return refusalClosesConnection(verified.code) ? withConnectionClose(response) : response;
+      return refusal(contentType, verified);
     }
     const encoding = fastUnaryEncoding(request);
     const answer = encoding === undefined ? undefined : fastPath(procedure.method, encoding, request, verified);
@@ -185,13 +184,19 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
     return toNeutralResponse(response.status, response.header, response.body);
   }
 
+  /** An error answer; refusals of who the client is or what it asks for close its connection, as in the pipeline. */
+  function refusal(contentType: string, error: HookError): NeutralResponse {
+    const response = errorResponse(contentType, error);
+    return refusalClosesConnection(error.code) ? withConnectionClose(response) : response;
+  }
+
   return {
     paths: [...procedures.keys()],
-    fail: (contentType, error) => errorResponse(contentType ?? '', error),
+    fail: (contentType, error) => refusal(contentType ?? '', error),
     handle(request) {
       const procedure = procedures.get(request.path);
       const contentType = headerValue(request.headers, 'content-type') ?? '';
-      if (!procedure) return withConnectionClose(errorResponse(contentType, new HookError('not_found', `no procedure at ${clip(request.path)}`)));
+      if (!procedure) return refusal(contentType, new HookError('not_found', `no procedure at ${clip(request.path)}`));
       const verified = authenticate(request);
       return verified instanceof Promise ? verified.then((settled) => serve(request, contentType, procedure, settled)) : serve(request, contentType, procedure, verified);
     },
