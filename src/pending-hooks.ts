@@ -310,7 +310,6 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     handle: async (request) => pipeline.handle(request),
     async close(graceMs = 10_000) {
       closed = true;
-      shedder.close();
       await dispatcher.close(graceMs);
       await apiFor.close();
       await dedupe.close?.();

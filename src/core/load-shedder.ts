@@ -1,4 +1,5 @@
 import { HookError } from './hook-error.js';
+import { delayIfSampledNow, eventLoopDelayMs, samplerOverdueMs } from './loop-clock.js';
 
 /** When callbacks are refused at once (503 `overloaded`) rather than queued to miss their budget. */
 export interface LoadSheddingOptions {
@@ -9,7 +10,7 @@ export interface LoadSheddingOptions {
   maxInFlight?: number;
   /**
    * Event-loop delay, in ms, over which new callbacks are shed: a loop this late makes every
-   * answer late. Measured every 20 ms and smoothed, so one long GC pause does not shed a burst.
+   * answer late. Measured every 10 ms and smoothed (see `loop-clock.ts`), so one long GC pause does not shed a burst.
    * Default 150. `Infinity` turns the check off.
    */
   maxEventLoopDelayMs?: number;
@@ -25,21 +26,16 @@ export interface LoadShedder {
   readonly inFlight: number;
   /** The smoothed event-loop delay, ms. */
   readonly eventLoopDelayMs: number;
-  /** Stops the delay sampler. */
-  close(): void;
 }
 
 export const defaultMaxInFlight = 1000;
 export const defaultMaxEventLoopDelayMs = 150;
-const sampleEveryMs = 20;
-/** Weight of the newest sample: a single 300 ms pause reads as 90 ms, a sustained 150 ms lag as 150 ms. */
-const smoothing = 0.3;
 
 /**
  * Bounds the work a burst can queue. In flight counts callbacks from signature check to answer;
- * the event-loop delay is read from a 20 ms timer (how late it fires), smoothed, and also from
- * how overdue the timer is right now, so a loop that is busy this instant is seen before the
- * timer gets to run.
+ * the event-loop delay comes from the thread's loop clock (a 10 ms timer, smoothed), and also
+ * from how overdue that timer is right now, so a loop that is busy this instant is seen before
+ * the timer gets to run.
  */
 export function createLoadShedder(options: LoadSheddingOptions = {}): LoadShedder {
   const maxInFlight = options.maxInFlight ?? defaultMaxInFlight;
@@ -49,27 +45,15 @@ export function createLoadShedder(options: LoadSheddingOptions = {}): LoadShedde
   }
   const tooMany = new HookError('overloaded', `more than ${maxInFlight} callbacks in flight; retry`);
   const tooLate = new HookError('overloaded', `the event loop is more than ${maxDelay} ms late; retry`);
+  const watchDelay = Number.isFinite(maxDelay);
   let inFlight = 0;
-  let delay = 0;
-  let expected = performance.now() + sampleEveryMs;
-  let timer: NodeJS.Timeout | undefined;
-  if (Number.isFinite(maxDelay)) {
-    timer = setInterval(() => {
-      const now = performance.now();
-      delay = delay * (1 - smoothing) + Math.max(0, now - expected) * smoothing;
-      expected = now + sampleEveryMs;
-    }, sampleEveryMs);
-    timer.unref();
-  }
 
   return {
     admit() {
       if (inFlight >= maxInFlight) return tooMany;
-      if (timer === undefined) return undefined;
-      if (delay > maxDelay) return tooLate;
-      // The timer is overdue: the loop has not reached it for this long.
-      const overdue = performance.now() - expected;
-      if (overdue > maxDelay && delay * (1 - smoothing) + overdue * smoothing > maxDelay) return tooLate;
+      if (!watchDelay) return undefined;
+      if (eventLoopDelayMs() > maxDelay) return tooLate;
+      if (samplerOverdueMs() > maxDelay && delayIfSampledNow() > maxDelay) return tooLate;
       return undefined;
     },
     enter() {
@@ -82,11 +66,7 @@ export function createLoadShedder(options: LoadSheddingOptions = {}): LoadShedde
       return inFlight;
     },
     get eventLoopDelayMs() {
-      return delay;
-    },
-    close() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
+      return eventLoopDelayMs();
     },
   };
 }

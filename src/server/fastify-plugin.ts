@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { CallbackRoute, PreflightMatch } from '../core/callback-pipeline.js';
 import { HookError } from '../core/hook-error.js';
+import { arrivalTime } from '../core/loop-clock.js';
 import type { NeutralResponse } from '../core/neutral.js';
 import type { PendingHooks } from '../pending-hooks.js';
 import { defaultLinger, lingerOnClose } from './linger.js';
@@ -101,7 +102,7 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
       exposeHeadRoute: false,
       config: { connectRoute: true },
       onRequest(request: FastifyRequest, _reply: FastifyReply, done: () => void) {
-        (request as unknown as { pendingHooks: CallbackState }).pendingHooks = { match: undefined, receivedAt: performance.now() };
+        (request as unknown as { pendingHooks: CallbackState }).pendingHooks = { match: undefined, receivedAt: arrivalTime() };
         done();
       },
       async handler(request, reply) {
@@ -126,7 +127,7 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
       exposeHeadRoute: false,
       config: { callbackRoute: route },
       onRequest(request: FastifyRequest, reply: FastifyReply, done: () => void) {
-        const receivedAt = performance.now();
+        const receivedAt = arrivalTime();
         if (closingState.closing) {
           void send(reply, pipeline.fail(route, route.path, shuttingDown), closingState);
           return;

@@ -3,6 +3,7 @@ import type { CallbackRoute, PreflightMatch } from '../core/callback-pipeline.js
 import { asBuffer } from '../core/as-buffer.js';
 import { HookError } from '../core/hook-error.js';
 import { clip } from '../core/log-safe.js';
+import { arrivalTime } from '../core/loop-clock.js';
 import type { NeutralResponse } from '../core/neutral.js';
 import type { PendingHooks } from '../pending-hooks.js';
 import { defaultLinger, lingerOnClose, type LingerBounds } from './linger.js';
@@ -92,7 +93,7 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
   }
 
   return (request, response) => {
-    const receivedAt = performance.now();
+    const receivedAt = arrivalTime();
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
