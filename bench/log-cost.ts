@@ -9,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import pino, { type Logger } from 'pino';
 import { createDefaultLogger } from '../src/default-logger.js';
 
-const modes = ['level-warn', 'pino-sync', 'pino-async-4096', 'pino-worker', 'default'] as const;
+const modes = ['level-warn', 'pino-sync', 'pino-async-4096', 'pino-worker', 'batch', 'default'] as const;
 type Mode = (typeof modes)[number];
 
 function logger(mode: Mode): Logger {
@@ -22,10 +22,14 @@ function logger(mode: Mode): Logger {
       return pino({ level: 'info' }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
     case 'pino-worker':
       return pino({ level: 'info' }, pino.transport({ target: 'pino/file', options: { destination: 1 } }));
+    case 'batch':
     case 'default':
-      return createDefaultLogger({ level: 'info' }).logger;
+      return createDefaultLogger(undefined).logger;
   }
 }
+
+/** The default: the dispatcher writes the decision line's fields by hand (src/dispatch/dispatcher.ts decisionFields). */
+const infoLine = createDefaultLogger(undefined).infoLine!;
 
 async function child(mode: Mode, lines: number): Promise<void> {
   const log = logger(mode);
@@ -34,6 +38,15 @@ async function child(mode: Mode, lines: number): Promise<void> {
   await new Promise<void>((resolve) => {
     const turn = () => {
       for (let j = 0; j < 50 && i < lines; j++, i++) {
+        if (mode === 'default') {
+          const latencyMs = 0.42;
+          infoLine(
+            `"webhookId":${JSON.stringify(`wh-${i}-5b1c2d3e-aaaa-bbbb`)},"messageId":${JSON.stringify(`msg-${i}`)},"apiKey":${JSON.stringify('bench-key')},"transport":"rest",` +
+              `"attempt":${1},"action":"commit","timedOut":${false},"applied":"applied","apiCalls":${0},"replayed":${false},"latencyMs":${latencyMs},"budgetLeftMs":${500 - latencyMs}`,
+            'decision',
+          );
+          continue;
+        }
         log.info(
           { webhookId: `wh-${i}-5b1c2d3e-aaaa-bbbb`, messageId: `msg-${i}`, apiKey: 'bench-key', transport: 'rest', attempt: 1, action: 'commit', reason: undefined, timedOut: false, applied: 'dry_run', apiCalls: 0, replayed: false, latencyMs: 0.42, budgetLeftMs: 499.58 },
           'decision',

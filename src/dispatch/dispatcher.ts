@@ -28,6 +28,8 @@ export interface DispatcherOptions {
   /** The store keeps records by reference in this process: records of common outcomes may be shared (frozen). */
   shareRecords?: boolean;
   logger: Logger;
+  /** Writes an `info` line of pre-serialized fields as `logger` would (the default logger has one). */
+  infoLine?: (fields: string, msg: string) => void;
   /** The API that applies decisions for an app; undefined = dry run (decisions only logged). */
   apiFor(apiKey: string): StreamApi | undefined;
   handlers(): { passOn: PassOnHandler | undefined; deleted: DeletedHandler | undefined };
@@ -63,6 +65,17 @@ const passOnWhat = 'PassOnPendingMessage handler';
 // once took ~15 ms), writing the answers, the network.
 const answerMarginMs = 25;
 const round2 = (ms: number) => Math.round(ms * 100) / 100;
+
+/** The decision line's fields as JSON, in the order and form pino writes them (undefined left out). */
+function decisionFields(event: PendingMessageEvent, outcome: Outcome, report: ApplyReport, replayed: boolean, latencyMs: number, budgetLeftMs: number): string {
+  const webhookId = event.webhookId === undefined ? '' : `"webhookId":${JSON.stringify(event.webhookId)},`;
+  const reason = outcome.reason === undefined ? '' : `"reason":${JSON.stringify(outcome.reason)},`;
+  return (
+    `${webhookId}"messageId":${JSON.stringify(event.message.id)},"apiKey":${JSON.stringify(event.apiKey)},"transport":"${event.transport}",` +
+    `"attempt":${event.attempt},"action":"${outcome.action}",${reason}"timedOut":${outcome.timedOut},"applied":"${report.status}",` +
+    `"apiCalls":${report.attempts},"replayed":${replayed},"latencyMs":${latencyMs},"budgetLeftMs":${budgetLeftMs}`
+  );
+}
 const dryRunApplied: ApplyReport = Object.freeze({ status: 'applied', attempts: 0, detail: 'dry run' });
 const dryRunNothing: ApplyReport = Object.freeze({ status: 'nothing_to_do', attempts: 0, detail: 'dry run' });
 // Shared stores: a claim outlives the owner's budget by this much, so no one else claims while
@@ -73,7 +86,7 @@ const ackFirstFailed = 'ack-first decision not applied within its budget: record
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
-  const { timeoutMs, fallback, timing, dedupe, logger, retry } = options;
+  const { timeoutMs, fallback, timing, dedupe, logger, retry, infoLine } = options;
   const metrics = options.metrics ?? noMetrics;
   // A store shared between processes claims each callback first (see passOnShared); the
   // in-process store keeps the synchronous path below untouched.
@@ -215,7 +228,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   function logDecision(event: PendingMessageEvent, receivedAt: number, outcome: Outcome, replayed: boolean, report: ApplyReport): void {
-    const latencyMs = performance.now() - receivedAt;
+    const latencyMs = round2(performance.now() - receivedAt);
+    const budgetLeftMs = round2(timeoutMs - latencyMs);
+    if (infoLine !== undefined && (report.status === 'applied' || report.status === 'nothing_to_do')) {
+      infoLine(decisionFields(event, outcome, report, replayed, latencyMs, budgetLeftMs), 'decision');
+      return;
+    }
     const line = {
       webhookId: event.webhookId,
       messageId: event.message.id,
@@ -228,8 +246,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       applied: report.status,
       apiCalls: report.attempts,
       replayed,
-      latencyMs: round2(latencyMs),
-      budgetLeftMs: round2(timeoutMs - latencyMs),
+      latencyMs,
+      budgetLeftMs,
     };
     if (report.status === 'failed') logger.error({ ...line, detail: report.detail }, timing === 'ack-first' ? ackFirstFailed : 'decision not applied');
     else if (report.status === 'rejected') logger.error({ ...line, detail: report.detail }, 'decision rejected by Stream: not applied, answered, not retried');
