@@ -31,7 +31,10 @@ function isHttpUrl(value: string): boolean {
   return (protocol === 'http:' || protocol === 'https:') && hostname !== '';
 }
 
-const httpUrl = () => requiredText().refine(isHttpUrl, { message: 'must be an http:// or https:// URL' });
+/** A required string of a given form; an empty one is reported once, as missing. */
+const requiredMatching = (test: (value: string) => boolean, message: string) => requiredText().refine((value) => value === '' || test(value), message);
+
+const httpUrl = () => requiredMatching(isHttpUrl, 'must be an http:// or https:// URL');
 
 // ARN layout: arn:<partition>:<service>:<region>:<account>:<resource> (AWS reference, "ARN format").
 const snsTopicArn = /^arn:[a-z-]+:sns:[a-z0-9-]*:\d{12}:[A-Za-z0-9_.-]+$/;
@@ -100,7 +103,7 @@ export const snsHookSchema = z
   .looseObject({
     ...commonFields,
     hook_type: z.literal('sns'),
-    sns_topic_arn: requiredText().regex(snsTopicArn, 'must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)'),
+    sns_topic_arn: requiredMatching((value) => snsTopicArn.test(value), 'must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)'),
     sns_auth_type: z.enum(awsAuthTypes),
     sns_key: z.string().optional(),
     sns_secret: z.string().optional(),

@@ -68,7 +68,7 @@ export function problemFromIssue(issue: z.core.$ZodIssue, base: string, hookType
   const path = joinPath(base, issue.path);
   const field = issue.path.at(-1);
   const input = (issue as { input?: unknown }).input;
-  const missing = !('input' in issue) || input === undefined || input === null;
+  const missing = !('input' in issue) || input === undefined || input === null || input === '';
   const inList = typeof field === 'number';
   switch (issue.code) {
     case 'invalid_type':
