@@ -26,11 +26,17 @@ describe('diff and apply against the emulated Stream API (real HTTP)', () => {
   async function seedHooks() {
     const result = await applyEventHooks(api, [webhook, sqs, sns, pending]);
     expect(result.status).toBe('applied');
-    mock.calls.length = 0;
+    callsBefore = mock.calls.length;
     return mock.eventHooks();
   }
 
-  const patches = () => mock.calls.filter((call) => call.action === 'patch_app');
+  /** Calls since `seedHooks` (all calls when it was not used). */
+  let callsBefore = 0;
+  afterEach(() => {
+    callsBefore = 0;
+  });
+  const callsSinceSeed = () => mock.calls.slice(callsBefore);
+  const patches = () => callsSinceSeed().filter((call) => call.action === 'patch_app');
 
   it('creates hooks, then finds nothing to do when the same file is applied again', async () => {
     const first = await applyEventHooks(api, [webhook, pending]);
@@ -49,7 +55,7 @@ describe('diff and apply against the emulated Stream API (real HTTP)', () => {
     expect(plan?.added.map((a) => a.index)).toEqual([2]);
     expect(plan?.changed.map((c) => [c.id, c.fields.map((f) => f.field)])).toEqual([[w!.id, ['webhook_url', 'event_types']], [q!.id, ['enabled']]]);
     expect(plan?.deleted.map((d) => d.id)).toEqual([n!.id, p!.id]);
-    expect(mock.calls.map((call) => call.action)).toEqual(['get_app']);
+    expect(callsSinceSeed().map((call) => call.action)).toEqual(['get_app']);
   });
 
   it('refuses an accidental delete: nothing is written, Stream keeps every hook', async () => {

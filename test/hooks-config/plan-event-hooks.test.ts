@@ -22,7 +22,7 @@ function shape(desired: StoredEventHook[]): string[] {
 describe('planEventHooks', () => {
   it.each<[string, StoredEventHook[], string[]]>([
     ['the same hooks as GET /app returned them', current, ['=w', '=q', '=n', '=p']],
-    ['the same hooks without timestamps, other key order', [{ ...webhook, id: 'w' }, { id: 'q', ...sqs }, { ...sns, id: 'n' }, { callback: { mode: 'CALLBACK_MODE_REST' }, ...pending, id: 'p' }], ['=w', '=q', '=n', '=p']],
+    ['the same hooks without timestamps, other key order', [{ ...webhook, id: 'w' }, { id: 'q', ...sqs }, { ...sns, id: 'n' }, { ...Object.fromEntries(Object.entries(pending).reverse()), id: 'p' }], ['=w', '=q', '=n', '=p']],
     ["the seed's update: webhook URL and event types changed, sqs disabled, sns and pending left out", [{ ...webhook, id: 'w', webhook_url: 'http://url1-new-webhook.com', event_types: ['channel.created', 'message.new'] }, { ...sqs, id: 'q', enabled: false }], ['~w:webhook_url,event_types', '~q:enabled', '-n', '-p']],
     ['a hook without id and settings of its own: added', [...current, { ...webhook, webhook_url: 'http://other.com' }], ['+4', '=w', '=q', '=n', '=p']],
     ['a hook without id with the settings of an existing one: matched, not added twice', [stored('w', webhook), stored('q', sqs), stored('n', sns), pending], ['=w', '=q', '=n', '=p(content)']],
