@@ -5,6 +5,7 @@ import { HandlersModuleError } from './handlers-module.js';
 import { CliRuntimeError, ConfigError } from './serve-config.js';
 import { registerBenchCommand } from './bench-command.js';
 import { registerEmulateCommand } from './emulate-command.js';
+import { registerHooksCommand } from './hooks-command.js';
 
 /** Exit codes: 0 success, 1 a failure at run time, 2 a usage or configuration error. */
 export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
     });
   registerEmulateCommand(program);
   registerBenchCommand(program);
+  registerHooksCommand(program);
   return program;
 }
 

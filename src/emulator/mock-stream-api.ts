@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { jwtVerify } from 'jose';
 import type { PendingMessage } from '../event/message-schema.js';
+import { hooksAfterUpdate } from '../hooks-config/hooks-after-update.js';
 
 /**
  * An emulator of Stream's server API, enough for pending messages: commit, hard delete, and the
@@ -495,112 +496,29 @@ export async function createMockStreamApi(options: MockStreamApiOptions): Promis
   };
 }
 
-const hookTypes = new Set(['webhook', 'sqs', 'sns', 'pending_message']);
-const callbackModes = new Set(['CALLBACK_MODE_NONE', 'CALLBACK_MODE_REST', 'CALLBACK_MODE_TWIRP']);
-const authTypes = new Set(['keys', 'role', 'resource']);
-
 /**
- * Applies a `PATCH /app` `event_hooks` update. Without explicit deletion the list replaces the
- * current one (a hook left out is deleted); with `explicit_event_hooks_deletion: true`, hooks with
- * `delete: true` are removed by id and the others upserted by id. Empty ids are generated.
+ * Applies a `PATCH /app` `event_hooks` update as Stream does (see `hooksAfterUpdate`): without
+ * explicit deletion the list replaces the current one (a hook left out is deleted); with
+ * `explicit_event_hooks_deletion: true`, hooks with `delete: true` are removed by id and the
+ * others upserted by id. Checked by the same validation as `pending-hooks hooks validate`: an
+ * update with any error is refused whole (400, every error in the message). Empty ids are
+ * generated; `created_at` is kept across updates, `updated_at` set on every stored change.
  */
 export function updateEventHooks(current: readonly EventHook[], input: unknown, explicitDeletion: boolean): EventHook[] {
-  if (!Array.isArray(input)) throw badHooks('event_hooks must be an array');
-  const seen = new Set<string>();
-  const updates: { hook: EventHook; remove: boolean }[] = input.map((raw, index) => {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badHooks(`event_hooks[${index}] must be an object`);
-    const { delete: remove, ...fields } = raw as Record<string, unknown>;
-    const id = typeof fields.id === 'string' && fields.id !== '' ? fields.id : '';
-    if (id !== '') {
-      if (seen.has(id)) throw badHooks(`event_hooks[${index}].id ${id} is repeated`);
-      seen.add(id);
-    }
-    return { hook: { ...fields, id } as EventHook, remove: remove === true };
-  });
-
-  let next: EventHook[];
-  if (explicitDeletion) {
-    next = [...current];
-    for (const { hook, remove } of updates) {
-      const at = hook.id === '' ? -1 : next.findIndex((existing) => existing.id === hook.id);
-      if (remove) {
-        if (at < 0) throw badHooks(`cannot delete event hook ${hook.id || '(without id)'}: it does not exist`);
-        next.splice(at, 1);
-      } else if (at >= 0) {
-        next[at] = hook;
-      } else {
-        next.push(hook);
-      }
-    }
-  } else {
-    next = updates.filter((update) => !update.remove).map((update) => update.hook);
-  }
-
-  next.forEach((hook, index) => validateHook(hook, index));
-  if (next.filter((hook) => hook.hook_type === 'pending_message').length > 2) {
-    throw badHooks('an app can have at most 2 pending_message hooks');
+  const result = hooksAfterUpdate(current, { event_hooks: input, explicit_event_hooks_deletion: explicitDeletion });
+  if (!result.ok) {
+    const errors = result.problems.filter((problem) => problem.severity === 'error');
+    throw badHooks(errors.map((problem) => `${problem.path}: ${problem.message}`).join('; '));
   }
   const now = new Date().toISOString();
+  const stored = new Set<unknown>(current);
   const createdAt = new Map(current.map((hook) => [hook.id, hook.created_at]));
-  return next.map((hook) => {
-    const known = hook.id !== '' && createdAt.has(hook.id);
-    const unchanged = known && current.some((c) => c === hook);
-    if (unchanged) return hook;
-    return {
-      ...hook,
-      id: hook.id === '' ? randomUUID() : hook.id,
-      created_at: known ? createdAt.get(hook.id) : now,
-      updated_at: now,
-    };
+  return result.hooks.map((hook) => {
+    if (stored.has(hook)) return hook as EventHook;
+    const id = typeof hook.id === 'string' && hook.id !== '' ? hook.id : randomUUID();
+    const { created_at: _created, updated_at: _updated, ...fields } = hook;
+    return { ...fields, id, created_at: createdAt.get(id) ?? now, updated_at: now } as unknown as EventHook;
   });
-}
-
-function validateHook(hook: EventHook, index: number) {
-  const at = `event_hooks[${index}]`;
-  const need = (field: string) => {
-    const value = hook[field];
-    if (typeof value !== 'string' || value === '') throw badHooks(`${at}.${field} is required for ${hook.hook_type} hooks`);
-  };
-  if (typeof hook.hook_type !== 'string' || !hookTypes.has(hook.hook_type)) {
-    throw badHooks(`${at}.hook_type must be one of webhook, sqs, sns, pending_message`);
-  }
-  if (hook.enabled !== undefined && typeof hook.enabled !== 'boolean') throw badHooks(`${at}.enabled must be a boolean`);
-  if (hook.event_types !== undefined && hook.event_types !== null) {
-    if (!Array.isArray(hook.event_types) || hook.event_types.some((t) => typeof t !== 'string')) {
-      throw badHooks(`${at}.event_types must be an array of strings`);
-    }
-  }
-  switch (hook.hook_type) {
-    case 'webhook':
-      need('webhook_url');
-      break;
-    case 'sqs':
-    case 'sns': {
-      const p = hook.hook_type;
-      if (p === 'sqs') need('sqs_queue_url');
-      // The seed document's example spells it sns_arn_topic; its table and the SDKs say sns_topic_arn.
-      else if (typeof hook.sns_topic_arn !== 'string' && typeof hook.sns_arn_topic !== 'string') need('sns_topic_arn');
-      const auth = hook[`${p}_auth_type`];
-      if (typeof auth !== 'string' || !authTypes.has(auth)) throw badHooks(`${at}.${p}_auth_type must be keys, role or resource`);
-      if (auth === 'keys') {
-        need(`${p}_key`);
-        need(`${p}_secret`);
-      }
-      if (auth === 'role') need(`${p}_role_arn`);
-      break;
-    }
-    case 'pending_message': {
-      if (typeof hook.timeout_ms !== 'number' || !Number.isInteger(hook.timeout_ms) || hook.timeout_ms <= 0) {
-        throw badHooks(`${at}.timeout_ms is required for pending_message hooks (a positive integer)`);
-      }
-      const mode = hook.callback?.mode;
-      if (typeof mode !== 'string' || !callbackModes.has(mode)) {
-        throw badHooks(`${at}.callback.mode must be CALLBACK_MODE_NONE, CALLBACK_MODE_REST or CALLBACK_MODE_TWIRP`);
-      }
-      if (mode !== 'CALLBACK_MODE_NONE') need('webhook_url');
-      break;
-    }
-  }
 }
 
 function badHooks(detail: string) {
