@@ -50,6 +50,17 @@ const okAnswer: NeutralResponse = Object.freeze({ status: 200, headers: Object.f
 const unauthenticated = new Set(['invalid_signature', 'certificate_not_allowed', 'topic_not_allowed']);
 
 /**
+ * The answer for a message that does not decode or verify. A certificate that could not be
+ * fetched is a 500: SNS retries only answers outside 200–499, and the next try may get it.
+ */
+function toHookError(error: DeliveryDecodeError): HookError {
+  if (unauthenticated.has(error.code)) return new HookError('invalid_signature', 'unauthenticated', error.message);
+  if (error.code === 'certificate_unavailable') return new HookError('internal', 'signing certificate unavailable; retry', error.message);
+  if (error.code === 'too_large') return new HookError('payload_too_large', error.message);
+  return new HookError('invalid_payload', error.message);
+}
+
+/**
  * Serves an SNS HTTP(S) subscription: verifies each message's signature (SignatureVersion 1 and
  * 2; the certificate fetched only from allowed URLs, kept in a bounded cache) and its topic,
  * confirms subscriptions, and dispatches notifications' events to the handlers.
@@ -65,10 +76,7 @@ export function createSnsEndpoint(options: SnsEndpointOptions): SnsEndpoint {
   const certificates = createCertificateCache({ isAllowed: isAllowedUrl, fetch: fetchUrl });
 
   function refuse(error: DeliveryDecodeError | HookError, context: Record<string, unknown>): NeutralResponse {
-    const hookError =
-      error instanceof HookError
-        ? error
-        : new HookError(unauthenticated.has(error.code) ? 'invalid_signature' : error.code === 'too_large' ? 'payload_too_large' : 'invalid_payload', unauthenticated.has(error.code) ? 'unauthenticated' : error.message, error.message);
+    const hookError = error instanceof HookError ? error : toHookError(error);
     logger.warn({ ...context, code: error instanceof DeliveryDecodeError ? error.code : error.code, why: hookError.detail ?? hookError.message }, 'sns message refused');
     const response = encodeRestError(hookError);
     return refusalClosesConnection(hookError.code) ? withConnectionClose(response) : response;

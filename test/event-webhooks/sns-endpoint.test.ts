@@ -117,6 +117,12 @@ describe('the SNS subscription endpoint', () => {
     expect((await fetch(endpointUrl)).status).toBe(405);
   });
 
+  it('answers 500 (SNS retries) when the certificate cannot be fetched', async () => {
+    const payload = Buffer.from(JSON.stringify({ type: 'channel.created' })).toString('base64');
+    const missing = await post(signed(notification(payload), { certUrl: `${awsUrl}/gone.pem` }));
+    expect(missing.status).toBe(500);
+  });
+
   it('confirms a SubscriptionConfirmation by GETting its SubscribeURL, only on an allowed host', async () => {
     const confirmation = signed({ Type: 'SubscriptionConfirmation', Message: 'You have chosen to subscribe…', Token: 'tok-1', SubscribeURL: `${awsUrl}/confirm?Token=tok-1` });
     expect((await post(confirmation)).status).toBe(200);
