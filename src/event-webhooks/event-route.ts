@@ -160,7 +160,10 @@ export function createEventRoute(options: EventRouteOptions & { path: string }, 
       }
     }
     inFlight++;
-    const handled = registry.dispatch(event, delivery).then(
+    // Acknowledging first: handlers start after the answer is written, so even their synchronous
+    // part cannot delay it.
+    const started = ack === 'immediately' ? new Promise<void>((resolve) => setImmediate(resolve)) : Promise.resolve();
+    const handled = started.then(() => registry.dispatch(event, delivery)).then(
       async (result) => {
         if (key !== undefined) await dedupe.set(key, result.errors.length === 0 ? handledRecord : failedRecord);
         return result;
