@@ -19,6 +19,7 @@ export default defineConfig({
       { find: /^pending-hooks\/emulator$/, replacement: src('emulator/index.ts') },
       { find: /^pending-hooks\/hooks-config$/, replacement: src('hooks-config/index.ts') },
       { find: /^pending-hooks\/loadtest$/, replacement: src('loadtest/index.ts') },
+      { find: /^pending-hooks\/deliveries$/, replacement: src('deliveries/index.ts') },
       { find: /^pending-hooks\/proto$/, replacement: src('gen/pendingmessage/v1/pending_message_pb.ts') },
     ],
   },

@@ -29,7 +29,25 @@ export { createStreamApiClient } from './stream-api/stream-api-client.js';
 export { fromStreamChat } from './stream-api/stream-chat-adapter.js';
 export type { ApplyResult, StreamApi } from './stream-api/stream-api.js';
 export { defineHandlers } from './define-handlers.js';
-export type { HandlersModule } from './define-handlers.js';
+export type { EventHandlerMap, HandlersModule } from './define-handlers.js';
+export { createEventWebhooks } from './event-webhooks/event-registry.js';
+export type { EventDispatchResult, EventWebhooks, EventWebhooksOptions } from './event-webhooks/event-registry.js';
+export type { EventAck, EventRouteOptions } from './event-webhooks/event-route.js';
+export { EventHandlerError } from './event-webhooks/event-handler.js';
+export type { EventContext, EventDelivery, EventDeliveryChannel, EventErrorHandler, EventHandler } from './event-webhooks/event-handler.js';
+export type { EventPattern, EventsMatching } from './event-webhooks/event-pattern.js';
+export type {
+  KnownEventType,
+  StreamChannel,
+  StreamEvent,
+  StreamEventBase,
+  StreamEventMap,
+  StreamMember,
+  StreamMessage,
+  StreamReaction,
+  UnlistedEventType,
+  UnlistedStreamEvent,
+} from './event-webhooks/stream-events.js';
 
 // Library-internal building blocks (custom adapters, benchmarks): stable but not the main API.
 export { HookError } from './core/hook-error.js';

@@ -20,6 +20,8 @@ import { fromStreamChat, type StreamChatLike } from './stream-api/stream-chat-ad
 import { createRestFamily } from './transports/rest/index.js';
 import { createTwirpFamily, twirpServiceName } from './transports/twirp/index.js';
 import { createConnectTransport, type ConnectTransport, type ConnectTransportOptions } from './transports/connect/index.js';
+import { createEventRegistry, type EventWebhooks } from './event-webhooks/event-registry.js';
+import { createEventRoute, type EventRoute, type EventRouteOptions } from './event-webhooks/event-route.js';
 
 /** Where decisions go: Stream's HTTP API, your own `StreamApi`, an official `StreamChat` client, or one per app. */
 export type ApiOption =
@@ -94,6 +96,12 @@ export interface PendingHooksOptions {
    * "Metrics and health" for the list.
    */
   metrics?: boolean | MetricsOptions;
+  /**
+   * Event webhooks (register handlers on `hooks.events`): where they are served and when they
+   * are answered. Served once a handler is registered, with the same signature check, app
+   * selection, retry dedupe, logs and metrics as the callbacks. See `EventRouteOptions`.
+   */
+  events?: EventRouteOptions;
 }
 
 /** The settled configuration, as used. */
@@ -123,6 +131,10 @@ export interface PendingHooks {
   readonly pipeline: CallbackPipeline;
   /** The Connect / gRPC-Web transport, when turned on. */
   readonly connect: ConnectTransport | undefined;
+  /** Event webhook handlers by type: `hooks.events.on('message.new', fn)`; also `dispatch` for SQS and SNS deliveries. */
+  readonly events: EventWebhooks;
+  /** The event webhook routes the adapters drive. */
+  readonly eventRoute: EventRoute;
   /**
    * What readiness depends on, each `ok` or why not: `api` (`closed` once closing), `dedupe`
    * (`unreachable` while a shared store reports itself unhealthy; the local store answers then).
@@ -290,6 +302,13 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     refusals,
   });
 
+  const events = createEventRegistry(logger, metrics);
+  const eventRoute = createEventRoute(
+    { ...options.events, path: normalizePrefix(options.events?.path ?? `${restMount}/events`, 'events.path') },
+    { registry: events, keyring, verify: verify.rest, bodyLimit: resolved.bodyLimit, maxJsonDepth: resolved.maxJsonDepth, dedupe, logger, refusals, metrics },
+  );
+  if (paths.has(eventRoute.path)) throw new TypeError(`pending-hooks: events.path ${eventRoute.path} is a callback route; give it its own value`);
+
   let closed = false;
   const hooks: PendingHooks = {
     on(method, handler) {
@@ -303,6 +322,8 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     logger,
     pipeline,
     connect,
+    events,
+    eventRoute,
     metrics,
     readiness() {
       const healthy = (dedupe as { healthy?: boolean }).healthy;
@@ -311,7 +332,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     handle: async (request) => pipeline.handle(request),
     async close(graceMs = 10_000) {
       closed = true;
-      await dispatcher.close(graceMs);
+      await Promise.all([dispatcher.close(graceMs), events.close(graceMs)]);
       await apiFor.close();
       await dedupe.close?.();
       ownLog?.flush();

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { registerHandlers } from '../define-handlers.js';
+import { hasEventHandlers, registerHandlers } from '../define-handlers.js';
 import { registerTsx } from '../optional-dependency.js';
 import type { PendingHooks } from '../pending-hooks.js';
 import { ConfigError } from './serve-config.js';
@@ -55,9 +55,10 @@ export async function importHandlersModule(path: string): Promise<unknown> {
 /** Checks the module's default export and registers it; failures in the user's code keep their stack. */
 export async function registerHandlersModule(hooks: PendingHooks, module: unknown, path: string): Promise<void> {
   const exported = (module as { default?: unknown }).default ?? module;
-  if (typeof exported !== 'function' && typeof (exported as { PassOnPendingMessage?: unknown } | undefined)?.PassOnPendingMessage !== 'function') {
+  const object = exported as { PassOnPendingMessage?: unknown; events?: unknown } | undefined;
+  if (typeof exported !== 'function' && typeof object?.PassOnPendingMessage !== 'function' && !hasEventHandlers(object?.events)) {
     throw new ConfigError(
-      `${path}: the default export must be defineHandlers({ PassOnPendingMessage(event, ctx) { … } }) or a function (hooks) => { hooks.on(…) }`,
+      `${path}: the default export must be defineHandlers({ PassOnPendingMessage(event, ctx) { … } }), defineHandlers({ events: { 'message.new'(event, ctx) { … } } }) or a function (hooks) => { hooks.on(…) }`,
     );
   }
   try {

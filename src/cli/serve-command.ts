@@ -62,6 +62,7 @@ export async function serveCommand(modulePath: string, flags: ServeFlags): Promi
       address,
       rest: `${options.restMount}/PassOnPendingMessage`,
       twirp: options.twirpPrefix === undefined ? 'off' : `${options.twirpPrefix}/pendingmessage.v1.PendingMessageService/*`,
+      events: hooks.events.size === 0 ? 'off (no event handlers)' : `${hooks.eventRoute.path} (ack ${hooks.eventRoute.ack})`,
       apps: options.apiKeys,
       timeoutMs: options.timeoutMs,
       fallback: options.fallback,

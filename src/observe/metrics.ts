@@ -10,6 +10,9 @@ function promClient(): typeof import('prom-client') {
 /** What a callback came to, as counted: the decision, an ack, or why there is none. */
 export type CallbackOutcome = 'commit' | 'delete' | 'keep_pending' | 'accepted' | 'deleted' | 'not_applied' | 'error';
 
+/** What an event delivery came to: its handlers ran, one failed, none matched, or a retry already handled. */
+export type EventOutcome = 'handled' | 'failed' | 'unhandled' | 'duplicate';
+
 /**
  * What the pipeline, the dispatcher and the decision applier report. `noMetrics` is the
  * default: every call is an empty function, so a server without metrics pays a call, no more.
@@ -27,6 +30,8 @@ export interface HookMetrics {
   apiRequest(operation: 'commit' | 'delete', status: string): void;
   /** A retry answered from the dedupe store without running the handler. */
   dedupeHit(): void;
+  /** An event delivered (webhook, SQS, SNS): its type (`other` for unlisted ones), how it came, what came of it, how long its handlers took. */
+  event(type: string, via: string, outcome: EventOutcome, seconds: number): void;
   /** The registry these metrics live in (for `GET /metrics`), when any. */
   readonly registry: Registry | undefined;
 }
@@ -40,6 +45,7 @@ export const noMetrics: HookMetrics = Object.freeze({
   fallback: nothing,
   apiRequest: nothing,
   dedupeHit: nothing,
+  event: nothing,
   registry: undefined,
 });
 
@@ -98,7 +104,9 @@ export function createMetrics(options: MetricsOptions = {}): HookMetrics {
   const apiRequests = new CounterFamily('pending_hooks_stream_api_requests_total', 'Calls to Stream’s API, by operation and HTTP status (or network / aborted).', ['operation', 'status']);
   const dedupeHits = new CounterFamily('pending_hooks_dedupe_hits_total', 'Retries answered from the dedupe store without running the handler.', []);
   const shed = new CounterFamily('pending_hooks_shed_total', 'Callbacks answered 503 overloaded (too many in flight, or the event loop too late).', []);
-  for (const metric of [callbacks, duration, budgetLeft, fallbacks, refused, apiRequests, dedupeHits, shed]) {
+  const events = new CounterFamily('pending_hooks_events_total', 'Events delivered, by type (other: types without a typed payload), delivery channel and outcome.', ['type', 'via', 'outcome']);
+  const eventDuration = new HistogramFamily('pending_hooks_event_handling_seconds', 'Time from an event’s arrival until its handlers settled, by delivery channel.', ['via'], [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30]);
+  for (const metric of [callbacks, duration, budgetLeft, fallbacks, refused, apiRequests, dedupeHits, shed, events, eventDuration]) {
     registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
   }
   const budgetCell = budgetLeft.cell([]);
@@ -126,6 +134,10 @@ export function createMetrics(options: MetricsOptions = {}): HookMetrics {
     },
     dedupeHit() {
       dedupeCell.value++;
+    },
+    event(type, via, outcome, seconds) {
+      events.cell3(type, via, outcome).value++;
+      eventDuration.observe(eventDuration.cell1(via), seconds);
     },
   };
 }

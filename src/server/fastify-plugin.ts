@@ -3,6 +3,7 @@ import type { CallbackRoute, PreflightMatch } from '../core/callback-pipeline.js
 import { HookError } from '../core/hook-error.js';
 import { arrivalTime } from '../core/loop-clock.js';
 import type { NeutralResponse } from '../core/neutral.js';
+import type { EventPathMatch } from '../event-webhooks/event-path.js';
 import type { PendingHooks } from '../pending-hooks.js';
 import { defaultLinger, lingerOnClose } from './linger.js';
 import { registerOpsRoutes } from './ops-routes.js';
@@ -27,6 +28,11 @@ const everyMethod: HTTPMethods[] = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'P
 
 interface CallbackState {
   match: PreflightMatch | undefined;
+  receivedAt: number;
+}
+
+interface EventState {
+  event: EventPathMatch;
   receivedAt: number;
 }
 
@@ -79,7 +85,7 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
   });
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
-    const config = request.routeOptions.config as { callbackRoute?: CallbackRoute; connectRoute?: boolean };
+    const config = request.routeOptions.config as { callbackRoute?: CallbackRoute; connectRoute?: boolean; eventRoute?: boolean };
     const route = config.callbackRoute;
     let hookError: HookError;
     if (error instanceof HookError) hookError = error;
@@ -91,6 +97,7 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
       hookError = new HookError('internal', 'internal error');
     }
     if (config.connectRoute && hooks.connect) return send(reply, hooks.connect.fail(request.headers['content-type'], hookError), closingState);
+    if (config.eventRoute) return send(reply, hooks.eventRoute.fail(request.url.split('?')[0]!, hookError), closingState);
     return send(reply, pipeline.fail(route, request.url, hookError), closingState);
   });
 
@@ -148,6 +155,49 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
           path: route.path,
           headers: request.headers,
           body,
+          receivedAt: state.receivedAt,
+        });
+        return send(reply, response, closingState);
+      },
+    });
+  }
+
+  // Event webhooks: `{path}` and the templated `{path}/{appId}/{eventType}`. While no event
+  // handler is registered (or the segments are not an app id and an event type), the app's own
+  // 404 answers.
+  const events = hooks.eventRoute;
+  for (const url of [events.path, `${events.path === '/' ? '' : events.path}/:appId/:eventType`]) {
+    app.route({
+      method: everyMethod,
+      url,
+      exposeHeadRoute: false,
+      config: { eventRoute: true },
+      onRequest(request: FastifyRequest, reply: FastifyReply, done: () => void) {
+        const receivedAt = arrivalTime();
+        const match = events.match(request.url.split('?')[0]!.slice(app.prefix.length));
+        if (!match) {
+          reply.callNotFound();
+          return;
+        }
+        if (closingState.closing) {
+          void send(reply, events.fail(match.path, shuttingDown), closingState);
+          return;
+        }
+        const refused = events.preflight(request.method, request.headers);
+        if (refused) {
+          void send(reply, refused, closingState);
+          return;
+        }
+        (request as unknown as { pendingHooks: EventState }).pendingHooks = { event: match, receivedAt };
+        done();
+      },
+      async handler(request, reply) {
+        const state = (request as unknown as { pendingHooks: EventState }).pendingHooks;
+        const response = await events.process(state.event, {
+          method: request.method,
+          path: state.event.path,
+          headers: request.headers,
+          body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
           receivedAt: state.receivedAt,
         });
         return send(reply, response, closingState);

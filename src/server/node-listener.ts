@@ -5,6 +5,7 @@ import { HookError } from '../core/hook-error.js';
 import { clip } from '../core/log-safe.js';
 import { arrivalTime } from '../core/loop-clock.js';
 import type { NeutralResponse } from '../core/neutral.js';
+import type { EventPathMatch } from '../event-webhooks/event-path.js';
 import type { PendingHooks } from '../pending-hooks.js';
 import { defaultLinger, lingerOnClose, type LingerBounds } from './linger.js';
 import { readBody } from './read-body.js';
@@ -92,6 +93,43 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
     });
   }
 
+  /** An event webhook: the same stages as a callback, through the event route. */
+  function receiveEvent(request: IncomingMessage, response: ServerResponse, match: EventPathMatch, receivedAt: number): void {
+    const events = hooks.eventRoute;
+    if (closing()) {
+      write(request, response, events.fail(match.path, shuttingDown));
+      return;
+    }
+    const method = request.method ?? 'GET';
+    const refused = events.preflight(method, request.headers);
+    if (refused) {
+      write(request, response, refused);
+      return;
+    }
+    readBody(request, limit, (body) => {
+      if (body instanceof HookError) {
+        write(request, response, events.fail(match.path, body));
+        return;
+      }
+      let answer: NeutralResponse | Promise<NeutralResponse>;
+      try {
+        answer = events.process(match, { method, path: match.path, headers: request.headers, body, receivedAt });
+      } catch (error) {
+        answer = Promise.reject(error);
+      }
+      if (!(answer instanceof Promise)) write(request, response, answer);
+      else {
+        answer.then(
+          (settled) => write(request, response, settled),
+          (error: unknown) => {
+            hooks.logger.error({ err: error, path: clip(match.path) }, 'pending-hooks event route failed');
+            write(request, response, events.fail(match.path, new HookError('internal', 'internal error')));
+          },
+        );
+      }
+    });
+  }
+
   return (request, response) => {
     const receivedAt = arrivalTime();
     const url = request.url ?? '/';
@@ -109,8 +147,12 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
     } else if (pipeline.servesConnect(path)) {
       if (closing()) write(request, response, failure(undefined, path, request, shuttingDown));
       else receive(request, response, path, undefined, undefined, receivedAt);
-    } else if (otherwise) otherwise(request, response);
-    else write(request, response, pipeline.notFound(path, request.method ?? 'GET'));
+    } else {
+      const event = hooks.eventRoute.match(path);
+      if (event) receiveEvent(request, response, event, receivedAt);
+      else if (otherwise) otherwise(request, response);
+      else write(request, response, pipeline.notFound(path, request.method ?? 'GET'));
+    }
   };
 }
 

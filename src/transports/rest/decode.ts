@@ -51,11 +51,11 @@ export function decodeRestBody(body: Uint8Array, limits: DecodeLimits): DecodedP
  * `Object.assign` or a merge, which then sets the copy's prototype. Twirp's decoders drop these
  * keys; so does REST, so both transports hand the handler the same objects.
  */
-function mayNameProto(text: string): boolean {
+export function mayNameProto(text: string): boolean {
   return text.includes('__proto__') || text.includes('\\u');
 }
 
-function dropProtoKeys(value: unknown, depth: number): void {
+export function dropProtoKeys(value: unknown, depth: number): void {
   // The depth was bounded before parsing; the guard only keeps a bug from recursing forever.
   if (typeof value !== 'object' || value === null || depth > 1000) return;
   if (Array.isArray(value)) {
