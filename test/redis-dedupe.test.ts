@@ -143,6 +143,34 @@ describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: two servers
   });
 });
 
+describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: event webhooks on two servers', () => {
+  it('the same event delivery (X-Webhook-Id) sent to both at once and retried: the handlers run once', async () => {
+    const keyPrefix = prefix();
+    const runs: string[] = [];
+    const register = (name: string) => (hooks: PendingHooks) => {
+      hooks.events.on('message.new', async (event) => {
+        runs.push(`${name}:${event.message.id}`);
+        await sleep(50);
+      });
+    };
+    const a = await server(redis.url, keyPrefix, {}, register('a'));
+    const b = await server(redis.url, keyPrefix, {}, register('b'));
+    const body = JSON.stringify({ type: 'message.new', cid: 'messaging:general', message: { id: 'ev-1', text: 'hi' }, user: { id: 'u1' }, created_at: '2026-01-01T00:00:00Z' });
+    const answers = await Promise.all([a, b].map((s) => postSigned(`${s.url}/events`, body, { webhookId: 'wh-event-1' })));
+    expect(answers.map((r) => r.status)).toEqual([200, 200]);
+    await until('the handler ran', () => runs.length >= 1);
+    // A retry after the first delivery was handled, to either instance.
+    await sleep(150);
+    const retry = await postSigned(`${b.url}/events`, body, { webhookId: 'wh-event-1', attempt: 2 });
+    expect(retry.status).toBe(200);
+    await sleep(150);
+    expect(runs).toHaveLength(1);
+    // A different delivery id is a different delivery.
+    await postSigned(`${a.url}/events`, body, { webhookId: 'wh-event-2' });
+    await until('the second delivery ran', () => runs.length === 2);
+  });
+});
+
 describe.skipIf(redisUnavailable !== undefined)('Redis dedupe store: ack-first callbacks of a stopped instance', () => {
   it("are taken over: the handler's decision while it can finish in time, else the fallback; past the budget, recorded as failed", async () => {
     const keyPrefix = prefix();
