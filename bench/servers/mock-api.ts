@@ -4,7 +4,8 @@
  * each with a small Stream-like JSON body. Plain node:http, no auth beyond the presence of
  * `api_key` and `Authorization` (a request without them is a 401: a row that forgot them fails
  * its probe), so that it costs the load generator's core as little as possible.
- * `GET /stats` answers `{"commit": n, "delete": n}` (calls answered so far): the runner reads it
+ * `GET /stats` answers `{"commit": n, "delete": n, "connections": n}` (calls answered and
+ * connections accepted so far): the runner reads it
  * around each row's probe to check the decisions really reached the API.
  */
 import { createServer } from 'node:http';
@@ -25,7 +26,7 @@ const server = createServer((request, response) => {
     let body = '{"code":16,"message":"no route","StatusCode":404}';
     if (url === '/stats') {
       status = 200;
-      body = JSON.stringify({ commit: commits, delete: deletes });
+      body = JSON.stringify({ commit: commits, delete: deletes, connections });
     } else if (!url.includes('api_key=') || !request.headers.authorization) {
       status = 401;
       body = '{"code":2,"message":"api_key or Authorization missing","StatusCode":401}';
@@ -42,5 +43,7 @@ const server = createServer((request, response) => {
     response.end(body);
   });
 });
+let connections = 0;
+server.on('connection', () => connections++);
 server.keepAliveTimeout = 65_000;
 server.listen(serverPort(), serverHost, () => announce((server.address() as { port: number }).port));
