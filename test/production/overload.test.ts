@@ -220,6 +220,8 @@ describe('a hung or slow Stream API, 200 concurrent callbacks', () => {
     const withdraw = mock.injectFaults({ delayMs: 20_000, count: Infinity });
     try {
       const answers = await burst(server.url, 200);
+      // The default logger writes its lines in batches: wait for the last ones.
+      for (let waited = 0; loggedLatencies(server, 'decision not applied').length < answers.length && waited < 3000; waited += 50) await sleep(50);
       const logged = loggedLatencies(server, 'decision not applied');
       console.log(
         `hung API: client-measured max ${max(answers.map((a) => a.ms)).toFixed(0)} ms, median ${median(answers.map((a) => a.ms)).toFixed(0)} ms; ` +
