@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  * event loop makes servers shed callbacks (503) or miss timing bounds that are not what those
  * tests are about. They run after every other file, one file at a time.
  */
-const load = ['test/hostile/attack-suite.test.ts', 'test/bench-quick.test.ts'];
+const load = ['test/hostile/attack-suite.test.ts', 'test/bench-quick.test.ts', 'test/soak.test.ts'];
 const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
 
 export default defineConfig({

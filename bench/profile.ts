@@ -21,6 +21,7 @@ import { buildPayloads } from './lib/payloads.js';
 import { probe } from './lib/probe.js';
 import { answerClassifier, bodiesOf, rows } from './lib/rows.js';
 import { repoRoot, startServer } from './lib/server-process.js';
+import { startRedis } from './lib/redis-process.js';
 import { fmtInt, fmtMs } from './lib/stats.js';
 
 const { values: args } = parseArgs({
@@ -43,7 +44,13 @@ if (pin) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], {
 const dir = join(repoRoot, 'bench/out/profiles', `${row.id}-${Date.now()}`);
 mkdirSync(dir, { recursive: true });
 const payloads = buildPayloads(2000);
-const server = await startServer({ script: row.script, serveArgs: row.serveArgs, env: row.env, cpu: pin ? 0 : undefined, cpuProfileDir: dir, cpuProfileIntervalUs: Number(args['interval-us']) });
+// The applied rows' helpers, on the load generator's CPU as in bench/run.ts.
+const env: Record<string, string> = { ...row.env };
+const mock = row.needs?.mockApi ? await startServer({ script: 'mock-api', cpu: pin ? 1 : undefined }) : undefined;
+if (mock) env.PH_BENCH_API_URL = `http://127.0.0.1:${mock.port}`;
+const redis = row.needs?.redis ? await startRedis(pin ? 1 : undefined) : undefined;
+if (redis) env.PH_BENCH_REDIS_URL = redis.url;
+const server = await startServer({ script: row.script, serveArgs: row.serveArgs, env, cpu: pin ? 0 : undefined, cpuProfileDir: dir, cpuProfileIntervalUs: Number(args['interval-us']) });
 let window: [number, number];
 try {
   const path = row.path === 'connect' ? server.announced.CONNECT : row.path;
@@ -61,6 +68,8 @@ try {
   console.log(`${row.label}: ${fmtInt(result.rps)} req/s, p99 ${fmtMs(result.latency.p99)} (with the profiler on: slower than in the suite)`);
 } finally {
   await server.stop();
+  await mock?.stop();
+  await redis?.stop();
 }
 
 // --- summarize ---

@@ -44,6 +44,7 @@ import { sourceState } from './lib/source-state.js';
 import { probe } from './lib/probe.js';
 import { answerClassifier, bodiesOf, rows as allRows, type RowSpec } from './lib/rows.js';
 import { repoRoot, startServer, type ServerProcess } from './lib/server-process.js';
+import { startRedis, type RedisProcess } from './lib/redis-process.js';
 import { fmtInt, fmtMs, fmtPct, fmtRatio, median, spread, type LatencySummary } from './lib/stats.js';
 
 const { values: args } = parseArgs({
@@ -149,6 +150,13 @@ const loadgenCpu = 1;
 const machine: MachineInfo = machineInfo(pinning);
 
 const wanted = args.rows?.split(',').map((id) => id.trim());
+// A row measured against another row (target.against / timesOf, openRateOf) brings that row along.
+if (wanted) {
+  for (const id of [...wanted]) {
+    const spec = allRows.find((row) => row.id === id);
+    for (const dep of [spec?.target?.against, spec?.target?.timesOf?.row, spec?.openRateOf]) if (dep && !wanted.includes(dep)) wanted.push(dep);
+  }
+}
 const rows = wanted ? allRows.filter((row) => wanted.includes(row.id) || row.id === 'floor') : allRows;
 const connectInSource = connectOptionInSource();
 // The serve rows run the built package: build it from the current sources first.
@@ -158,6 +166,8 @@ type RowStatus = 'ok' | 'failed' | 'n/a';
 
 /** What else ran during a measurement. */
 interface Contention {
+  /** The mock API's and the row's redis-server's CPU use, in cores (on the load generator's CPU). */
+  helperCores: number;
   /** Other processes' CPU use during the measurement, in cores (all CPUs busy − server − load generator). */
   otherCores: number | undefined;
   /** Pinned runs: other processes' share of the server's CPU and of the load generator's CPU. */
@@ -217,11 +227,30 @@ function markFailed(state: RowState, reason: string): void {
 /** Starts the row's server and resolves its path; undefined when the row cannot run. */
 async function prepare(state: RowState): Promise<ServerProcess | undefined> {
   let server: ServerProcess;
+  const env: Record<string, string> = { ...state.spec.env };
+  let redis: RedisProcess | undefined;
   try {
-    server = await startServer({ script: state.spec.script, cpu: serverCpu, serveArgs: state.spec.serveArgs, env: state.spec.env });
+    if (state.spec.needs?.mockApi) env.PH_BENCH_API_URL = (await mockApi()).url;
+    if (state.spec.needs?.redis) {
+      redis = await startRedis(helperCpu);
+      env.PH_BENCH_REDIS_URL = redis.url;
+      currentRedis = redis;
+    }
+    server = await startServer({ script: state.spec.script, cpu: serverCpu, serveArgs: state.spec.serveArgs, env });
   } catch (error) {
+    await redis?.stop();
+    currentRedis = undefined;
     markFailed(state, `server did not start: ${(error as Error).message.split('\n')[0]}`);
     return undefined;
+  }
+  if (redis) {
+    // The row's redis-server lives as long as its server.
+    const stopServer = server.stop.bind(server);
+    server.stop = async () => {
+      await stopServer();
+      await redis.stop();
+      if (currentRedis === redis) currentRedis = undefined;
+    };
   }
   if (state.spec.path === 'connect') {
     const announced = server.announced.CONNECT ?? 'n/a server announced no Connect path';
@@ -238,7 +267,15 @@ async function prepare(state: RowState): Promise<ServerProcess | undefined> {
     }
     state.path = announced;
   } else state.path = state.spec.path;
-  const problem = await probe(state.spec, server.port, state.path, payloads).catch((error: Error) => `probe: ${error.message}`);
+  const appliedBefore = state.spec.needs?.mockApi ? await mockApiStats() : undefined;
+  let problem = await probe(state.spec, server.port, state.path, payloads).catch((error: Error) => `probe: ${error.message}`);
+  if (!problem && appliedBefore) {
+    // The probe's commit and delete must have reached the API: these rows are about applying.
+    const after = await mockApiStats();
+    if (after.commit - appliedBefore.commit !== 1 || after.delete - appliedBefore.delete !== 1) {
+      problem = `probe: the mock API saw ${after.commit - appliedBefore.commit} commit(s) and ${after.delete - appliedBefore.delete} delete(s), expected 1 and 1`;
+    }
+  }
   if (problem) {
     markFailed(state, problem);
     await server.stop();
@@ -258,6 +295,24 @@ async function warmUp(state: RowState, server: ServerProcess, tag: string): Prom
 }
 
 const afterProbe = new WeakMap<ServerProcess, number>();
+
+// --- helpers of the applied rows, on the load generator's CPU (as a remote API would cost the server nothing) ---
+const helperCpu = pinning.startsWith('server') ? loadgenCpu : undefined;
+let mockApiProcess: Promise<ServerProcess> | undefined;
+let currentRedis: RedisProcess | undefined;
+function mockApi(): Promise<ServerProcess & { url: string }> {
+  mockApiProcess ??= startServer({ script: 'mock-api', cpu: helperCpu });
+  return mockApiProcess.then((server) => Object.assign(server, { url: `http://127.0.0.1:${server.port}` }));
+}
+async function mockApiStats(): Promise<{ commit: number; delete: number }> {
+  const response = await fetch(`${(await mockApi()).url}/stats`);
+  return (await response.json()) as { commit: number; delete: number };
+}
+/** CPU seconds used so far by the helpers running now (mock API, the row's redis-server). */
+async function helperCpuSeconds(): Promise<number> {
+  const mock = mockApiProcess ? (await mockApiProcess).cpuSeconds() ?? 0 : 0;
+  return mock + (currentRedis?.cpuSeconds() ?? 0);
+}
 
 function stderrTail(server: ServerProcess): string {
   // Only what the server wrote after the probe (whose bad-signature refusal is expected).
@@ -281,21 +336,24 @@ async function measured<R extends LoadResult>(
   run: () => Promise<R>,
 ): Promise<(R & Contention & { serverCpu: number | undefined }) | undefined> {
   for (let attempt = 1; ; attempt++) {
+    const helpersBefore = await helperCpuSeconds();
     const snapshot = cpuSnapshot();
     const cpuBefore = server.cpuSeconds();
     const result = await run();
+    const helperCores = ((await helperCpuSeconds()) - helpersBefore) / result.seconds;
     if (failed(result)) {
       markFailed(state, `${describeFailure(result)}${stderrTail(server)}`);
       return undefined;
     }
     const serverShare = cpuShare(server, cpuBefore, result.seconds);
     const busy = cpuBusy(snapshot, cpuSnapshot()).filter(Number.isFinite);
-    const otherCores = busy.length > 0 && serverShare !== undefined ? Math.max(0, busy.reduce((a, b) => a + b, 0) - serverShare - result.loadgenCpu) : undefined;
+    const otherCores =
+      busy.length > 0 && serverShare !== undefined ? Math.max(0, busy.reduce((a, b) => a + b, 0) - serverShare - result.loadgenCpu - helperCores) : undefined;
     const pinned = serverCpu !== undefined && busy.length >= 2 && serverShare !== undefined;
     const otherOnServerCpu = pinned ? Math.max(0, busy[serverCpu]! - serverShare) : undefined;
-    const otherOnLoadgenCpu = pinned ? Math.max(0, busy[loadgenCpu]! - result.loadgenCpu) : undefined;
+    const otherOnLoadgenCpu = pinned ? Math.max(0, busy[loadgenCpu]! - result.loadgenCpu - (helperCpu === undefined ? 0 : helperCores)) : undefined;
     const contended = (otherCores !== undefined && otherCores > settings.contentionCores) || (otherOnServerCpu ?? 0) > 0.05;
-    const contention = { otherCores, otherOnServerCpu, otherOnLoadgenCpu, contended, attempts: attempt };
+    const contention = { helperCores, otherCores, otherOnServerCpu, otherOnLoadgenCpu, contended, attempts: attempt };
     if (!contended || attempt > settings.retries) return { ...result, serverCpu: serverShare, ...contention };
     log(`  … ${state.spec.id}: other processes used ${describeOther(contention)} meanwhile; measuring again (${attempt}/${settings.retries})`);
     if (settings.quietWaitSeconds > 0) await waitForQuiet(settings.quietWaitSeconds * 1000);
@@ -305,7 +363,7 @@ async function measured<R extends LoadResult>(
 function describeOther(c: Contention): string {
   if (c.otherCores === undefined) return '—';
   const split = c.otherOnServerCpu === undefined ? '' : ` (server CPU ${fmtPct(c.otherOnServerCpu)}, load generator CPU ${fmtPct(c.otherOnLoadgenCpu ?? Number.NaN)})`;
-  return `${c.otherCores.toFixed(2)} cores${split}`;
+  return `${c.otherCores.toFixed(2)} cores${split}${c.helperCores > 0.005 ? `; helpers (mock API, redis) ${fmtPct(c.helperCores)}` : ''}`;
 }
 
 async function settle(): Promise<void> {
@@ -367,13 +425,22 @@ for (let round = 1; round <= settings.rounds; round++) {
 
 const floorRps = floor.status === 'ok' ? medianRps(floor) : Number.NaN;
 const openRate = Math.max(1, Math.round(floorRps * settings.loadFraction));
+/** The row's open-loop rate: the floor's share, or its `openRateOf` row's (when that row was measured). */
+function rateOf(spec: RowSpec): number {
+  const of = spec.openRateOf ? states.find((state) => state.spec.id === spec.openRateOf) : undefined;
+  if (!of || of.status !== 'ok' || of.rounds.length === 0) return openRate;
+  return Math.max(1, Math.round(medianRps(of) * settings.loadFraction));
+}
 
 // --- phase 2: open loop at a fixed share of the floor's capacity, same rounds scheme ---
 if (Number.isFinite(floorRps)) {
   for (let round = 1; round <= settings.rounds; round++) {
     log(
       `\n## open loop, round ${round}/${settings.rounds}: ${fmtInt(openRate)} req/s for every row ` +
-        `(${settings.loadFraction * 100}% of the floor's median ${fmtInt(floorRps)} req/s), ${settings.openSeconds} s`,
+        `(${settings.loadFraction * 100}% of the floor's median ${fmtInt(floorRps)} req/s), ${settings.openSeconds} s` +
+        (states.some((state) => state.spec.openRateOf && state.status === 'ok')
+          ? `; the applied rows at ${settings.loadFraction * 100}% of their reference row's median instead`
+          : ''),
     );
     for (const state of states) {
       if (state.status !== 'ok') continue;
@@ -390,7 +457,7 @@ if (Number.isFinite(floorRps)) {
         const leadIn = await openLoop(targetFor(state, server), {
           connections: settings.connections,
           seconds: settings.leadInSeconds + (first ? 1 : 0),
-          rate: openRate,
+          rate: rateOf(state.spec),
           tag: `${state.spec.id}-o${round}-lead`,
           drainSeconds: 2,
         });
@@ -399,12 +466,12 @@ if (Number.isFinite(floorRps)) {
           continue;
         }
         const result = await measured(state, server, () =>
-          openLoop(targetFor(state, server), { connections: settings.connections, seconds: settings.openSeconds, rate: openRate, tag: `${state.spec.id}-o${round}` }),
+          openLoop(targetFor(state, server), { connections: settings.connections, seconds: settings.openSeconds, rate: rateOf(state.spec), tag: `${state.spec.id}-o${round}` }),
         );
         if (!result) continue;
         state.open.push({ ...result, round });
         log(
-          `  ${state.spec.id.padEnd(20)} ${fmtInt(result.rps).padStart(6)} req/s  p50 ${fmtMs(result.latency.p50, 3)}  ` +
+          `  ${state.spec.id.padEnd(20)} ${fmtInt(result.rps).padStart(6)} req/s${rateOf(state.spec) !== openRate ? ` (rate ${fmtInt(rateOf(state.spec))})` : ''}  p50 ${fmtMs(result.latency.p50, 3)}  ` +
             `p99 ${fmtMs(result.latency.p99, 3)}  p99.9 ${fmtMs(result.latency.p999, 3)}  server CPU ${fmtPct(result.serverCpu ?? Number.NaN)}  ` +
             `send lag p99 ${fmtMs(result.sendLagP99, 3)} (generator GC max ${fmtMs(result.generatorGcMaxMs, 2)}, total ${fmtMs(result.generatorGcTotalMs, 0)})${result.unanswered > 0 ? `  UNANSWERED ${fmtInt(result.unanswered)}` : ''}` +
             `  other processes ${describeOther(result)}${result.contended ? ' (CONTENDED)' : ''}`,
@@ -460,13 +527,19 @@ interface RowReport {
   /** Rounds measured while other processes used the CPUs (after retries). */
   contendedRounds: number;
   p99DeltaMs: number | null;
-  target: { minRatio: number; maxP99DeltaMs: number } | null;
+  /**
+   * Rows run at another row's rate (`openRateOf`) or measured against another row
+   * (`target.against`): req/s and p99 at 25% load relative to that row, same run.
+   */
+  vsReference: { row: string; ratio: number | null; p99DeltaMs: number | null; timesOf: { row: string; times: number | null } | null } | null;
+  target: RowSpec['target'] | null;
   met: { ratio: boolean | null; p99: boolean | null; all: boolean | null } | null;
 }
 
 const finite = (value: number | undefined | null) => (value !== undefined && value !== null && Number.isFinite(value) ? value : null);
 function openSummary(state: RowState): RowReport['openLoop'] {
   if (state.open.length === 0) return null;
+  const openRate = rateOf(state.spec);
   const achieved = median(state.open.map((round) => round.rps));
   const unanswered = state.open.reduce((sum, round) => sum + round.unanswered, 0);
   const fallbacks = state.open.reduce((sum, round) => sum + round.fallbacks, 0);
@@ -497,12 +570,29 @@ const reports: RowReport[] = states.map((state) => {
   const medianRound = ok ? [...state.rounds].sort((a, b) => a.rps - b.rps)[state.rounds.length >> 1] : undefined;
   const ratio = rps / floorRps;
   const open = openSummary(state);
-  const delta = open ? open.p99Ms - floorP99 : Number.NaN;
+  // Rows at another row's open-loop rate are not comparable with the floor's p99.
+  const delta = open && !state.spec.openRateOf ? open.p99Ms - floorP99 : Number.NaN;
   const target = state.spec.target ?? null;
+  const refId = target?.against ?? state.spec.openRateOf;
+  const ref = refId ? states.find((candidate) => candidate.spec.id === refId) : undefined;
+  const refOk = ref !== undefined && ref.status === 'ok' && ref.rounds.length > 0;
+  const refRatio = refOk ? rps / medianRps(ref) : Number.NaN;
+  const refOpen = ref ? openSummary(ref) : null;
+  const refDelta = open && refOpen ? open.p99Ms - refOpen.p99Ms : Number.NaN;
+  const timesRow = target?.timesOf ? states.find((candidate) => candidate.spec.id === target.timesOf!.row) : undefined;
+  const times = timesRow && timesRow.status === 'ok' && timesRow.rounds.length > 0 ? rps / medianRps(timesRow) : Number.NaN;
+  const vsReference: RowReport['vsReference'] =
+    ref && ref !== state
+      ? { row: ref.spec.id, ratio: finite(refRatio), p99DeltaMs: finite(refDelta), timesOf: timesRow ? { row: timesRow.spec.id, times: finite(times) } : null }
+      : null;
   let met: RowReport['met'] = null;
   if (target) {
-    const ratioMet = Number.isFinite(ratio) ? ratio >= target.minRatio : null;
-    const p99Met = Number.isFinite(delta) ? delta <= target.maxP99DeltaMs : null;
+    const against = target.against !== undefined;
+    const shownRatio = against ? refRatio : ratio;
+    const shownDelta = against ? refDelta : delta;
+    let ratioMet = Number.isFinite(shownRatio) ? shownRatio >= target.minRatio : null;
+    if (target.timesOf) ratioMet = ratioMet === null || !Number.isFinite(times) ? null : ratioMet && times >= target.timesOf.min;
+    const p99Met = Number.isFinite(shownDelta) ? shownDelta <= target.maxP99DeltaMs : null;
     met = { ratio: ratioMet, p99: p99Met, all: ratioMet === null || p99Met === null ? null : ratioMet && p99Met };
   }
   return {
@@ -524,6 +614,7 @@ const reports: RowReport[] = states.map((state) => {
     closedOtherCores: state.rounds.length > 0 ? finite(Math.max(...state.rounds.map((round) => round.otherCores ?? Number.NaN))) : null,
     contendedRounds: state.rounds.filter((round) => round.contended).length,
     p99DeltaMs: finite(delta),
+    vsReference,
     target,
     met,
   };
@@ -537,7 +628,9 @@ function cellRps(report: RowReport): string {
 
 function cellTarget(report: RowReport): string {
   if (!report.target) return report.id === 'floor' ? 'baseline' : 'reference';
-  return `≥ ${report.target.minRatio.toFixed(2)}×, Δp99 ≤ ${report.target.maxP99DeltaMs} ms`;
+  const t = report.target;
+  const of = t.against ? ` ${t.against}` : '';
+  return `≥ ${t.minRatio.toFixed(2)}×${of}${t.timesOf ? `, ≥ ${t.timesOf.min}× ${t.timesOf.row}` : ''}, Δp99 ≤ ${t.maxP99DeltaMs} ms${of ? ` vs${of}` : ''}`;
 }
 
 function cellMet(report: RowReport): string {
@@ -545,8 +638,13 @@ function cellMet(report: RowReport): string {
   if (report.status === 'n/a') return 'n/a';
   if (report.status !== 'ok') return 'no (not measured)';
   const misses: string[] = [];
-  if (report.met.ratio === false) misses.push(`${fmtRatio(report.ratio ?? Number.NaN)} < ${report.target.minRatio.toFixed(2)}×`);
-  if (report.met.p99 === false) misses.push(`Δp99 ${fmtMs(report.p99DeltaMs ?? Number.NaN)} > ${report.target.maxP99DeltaMs} ms`);
+  const vs = report.target.against ? report.vsReference : null;
+  const ratio = vs ? vs.ratio : report.ratio;
+  const delta = vs ? vs.p99DeltaMs : report.p99DeltaMs;
+  if (ratio !== null && ratio < report.target.minRatio) misses.push(`${fmtRatio(ratio)} < ${report.target.minRatio.toFixed(2)}×`);
+  const times = vs?.timesOf?.times ?? null;
+  if (report.target.timesOf && times !== null && times < report.target.timesOf.min) misses.push(`${times.toFixed(2)}× ${report.target.timesOf.row} < ${report.target.timesOf.min}×`);
+  if (report.met.p99 === false) misses.push(`Δp99 ${fmtMs(delta ?? Number.NaN)} > ${report.target.maxP99DeltaMs} ms`);
   if (report.met.ratio === null || report.met.p99 === null) misses.push('incomplete');
   return misses.length === 0 ? 'yes' : `no (${misses.join('; ')})`;
 }
@@ -559,7 +657,8 @@ const mainTable = [
   ...reports.map(
     (r) =>
       `| ${r.label} | ${cellRps(r)} | ${r.status === 'ok' ? fmtRatio(r.ratio ?? Number.NaN) : '—'} | ${fmtMs(r.closedLatencyMs?.p99 ?? Number.NaN)} | ` +
-      `${fmtMs(r.openLoop?.p99Ms ?? Number.NaN, 3)}${r.openLoop?.overloaded ? ' (overloaded)' : ''} | ${r.id === 'floor' ? '0' : sign(r.p99DeltaMs)} | ${cellTarget(r)} | ${cellMet(r)} |`,
+      `${fmtMs(r.openLoop?.p99Ms ?? Number.NaN, 3)}${r.openLoop && r.openLoop.rate !== openRate ? ` (at ${fmtInt(r.openLoop.rate)} req/s)` : ''}${r.openLoop?.overloaded ? ' (overloaded)' : ''} | ` +
+      `${r.id === 'floor' ? '0' : r.vsReference && r.p99DeltaMs === null ? `${sign(r.vsReference.p99DeltaMs)} vs ${r.vsReference.row}` : sign(r.p99DeltaMs)} | ${cellTarget(r)} | ${cellMet(r)} |`,
   ),
 ].join('\n');
 
@@ -576,8 +675,32 @@ const detailTable = [
   ),
 ].join('\n');
 
+const appliedReports = reports.filter((r) => r.vsReference);
+const appliedTable =
+  appliedReports.length === 0
+    ? ''
+    : [
+        `| row (decision applied through the mock API) | req/s | vs reference | p99 at ${settings.loadFraction * 100}% of the reference | Δp99 vs reference | other comparison |`,
+        '| --- | ---: | ---: | ---: | ---: | --- |',
+        ...[...new Set(appliedReports.map((r) => r.vsReference!.row))].flatMap((refId) => {
+          const ref = reports.find((r) => r.id === refId)!;
+          return [ref, ...appliedReports.filter((r) => r.vsReference!.row === refId && r !== ref)].map((r) => {
+            const vs = r === ref ? null : r.vsReference!;
+            const other = vs?.timesOf ? `${vs.timesOf.times === null ? '—' : `${vs.timesOf.times.toFixed(2)}×`} ${vs.timesOf.row}` : '';
+            return (
+              `| ${r.id} | ${cellRps(r)} | ${vs ? (vs.ratio === null ? '—' : fmtRatio(vs.ratio)) : 'reference'} | ` +
+              `${fmtMs(r.openLoop?.p99Ms ?? Number.NaN, 3)}${r.openLoop?.overloaded ? ' (overloaded)' : ''} | ${vs ? sign(vs.p99DeltaMs) : '0'} | ${other} |`
+            );
+          });
+        }),
+      ].join('\n');
+
 log('\n## results\n');
 log(mainTable);
+if (appliedTable) {
+  log(`\n### applied rows against their reference (open loop at ${settings.loadFraction * 100}% of the reference's median req/s)\n`);
+  log(appliedTable);
+}
 log('\n### details\n');
 log(detailTable);
 
@@ -595,7 +718,7 @@ for (const r of reports) {
       ...(r.openLoop.fallbacks > 0 ? [`${fmtInt(r.openLoop.fallbacks)} timeout fallbacks`] : []),
       ...(r.openLoop.unanswered > 0 ? [`${fmtInt(r.openLoop.unanswered)} requests unanswered after the drain limit`] : []),
     ];
-    warnings.push(`${r.id}: cannot sustain ${fmtInt(openRate)} req/s (${how.join(', ')}): its open-loop latency is queueing`);
+    warnings.push(`${r.id}: cannot sustain ${fmtInt(r.openLoop.rate)} req/s (${how.join(', ')}): its open-loop latency is queueing`);
   }
   if (r.openLoop && r.openLoop.sendLagP99Ms > 0.5) {
     warnings.push(`${r.id}: the open-loop generator sent late (p99 lag ${fmtMs(r.openLoop.sendLagP99Ms, 3)}; its longest GC pause ${fmtMs(r.openLoop.generatorGcMaxMs, 2)})`);
@@ -629,7 +752,7 @@ const results = {
   openLoopRate: Number.isFinite(floorRps) ? openRate : null,
   rows: reports,
   warnings,
-  tables: { main: mainTable, details: detailTable },
+  tables: { main: mainTable, details: detailTable, applied: appliedTable },
   micro: null as unknown,
 };
 const resultsFile = join(outDir, 'results.json');

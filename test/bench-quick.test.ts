@@ -58,8 +58,8 @@ interface ResultsJson {
 }
 
 describe('npm run bench -- --quick', () => {
-  it('fills every row, prints the table and writes results.json', { timeout: 150_000 }, async () => {
-    const run = await runQuickBench(145_000);
+  it('fills every row, prints the table and writes results.json', { timeout: 240_000 }, async () => {
+    const run = await runQuickBench(235_000);
     const context = `exit ${run.code}\n--- stdout ---\n${run.stdout.slice(-6000)}\n--- stderr ---\n${run.stderr.slice(-3000)}`;
     expect(run.code, context).toBe(0);
 

@@ -6,10 +6,14 @@ export type AnswerFormat = 'rest' | 'protobuf' | 'twirp-json';
 
 /** A target a row is reported against (pending-hooks rows only). */
 export interface RowTarget {
-  /** Smallest req/s as a fraction of the floor's. */
+  /** Smallest req/s as a fraction of the floor's (of `against`'s when set). */
   minRatio: number;
-  /** Largest p99 at 25% load above the floor's, in ms. */
+  /** Largest p99 at 25% load above the floor's (`against`'s when set), in ms. */
   maxP99DeltaMs: number;
+  /** The row both figures above are relative to, instead of the floor. */
+  against?: string;
+  /** Also at least `min` times the req/s of this row. */
+  timesOf?: { row: string; min: number };
 }
 
 export interface RowSpec {
@@ -31,6 +35,18 @@ export interface RowSpec {
   env?: Record<string, string>;
   /** What the row is, for the report. */
   about: string;
+  /**
+   * Helpers the row's server talks to, started by the runner on the load generator's CPU:
+   * `mockApi` (bench/servers/mock-api.ts, one for the run; its URL in `PH_BENCH_API_URL`), `redis`
+   * (a fresh redis-server per server start; its URL in `PH_BENCH_REDIS_URL`). Their CPU time is
+   * measured and not counted as other processes'.
+   */
+  needs?: { mockApi?: boolean; redis?: boolean };
+  /**
+   * Open loop at `loadFraction` of this row's median closed-loop req/s instead of the floor's
+   * (the applied rows: 25% of the floor would be most of their capacity, not 25% load).
+   */
+  openRateOf?: string;
 }
 
 const json = { 'content-type': 'application/json' };
@@ -177,6 +193,60 @@ export const rows: readonly RowSpec[] = [
     verifiesSignature: true,
     target: { minRatio: 0.5, maxP99DeltaMs: 1 },
     about: 'same server with `connect: {}`, Connect unary, application/proto',
+  },
+  // --- the production path: decisions applied through a (mock) Stream API, issue #12 item 6 ---
+  {
+    id: 'fastify-undici-applied',
+    label: 'hand-written fastify + undici, decision applied (raw body, HMAC, JSON.parse, commit call)',
+    script: 'fastify-undici-commit',
+    needs: { mockApi: true },
+    openRateOf: 'fastify-undici-applied',
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: true,
+    about: 'fastify route, raw Buffer body, prepared-key HMAC, JSON.parse, then undici Pool.request commit / hard delete to the mock API (JWT signed once), answer after the API answered',
+  },
+  {
+    id: 'express-stream-chat-applied',
+    label: 'express + stream-chat commitMessage, decision applied',
+    script: 'express-stream-chat-commit',
+    needs: { mockApi: true },
+    openRateOf: 'fastify-undici-applied',
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: true,
+    about: "express 5, express.raw(), stream-chat verifyWebhook, JSON.parse, then client.commitMessage(id) / deleteMessage(id, true) with the client's base URL set to the mock API",
+  },
+  {
+    id: 'ph-rest-applied',
+    label: 'pending-hooks REST, decision applied (api → mock Stream API)',
+    script: 'pending-hooks',
+    needs: { mockApi: true },
+    openRateOf: 'fastify-undici-applied',
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: true,
+    target: { minRatio: 0.9, maxP99DeltaMs: 1, against: 'fastify-undici-applied', timesOf: { row: 'express-stream-chat-applied', min: 4 } },
+    about: 'ph-rest with `api: { baseUrl: <mock> }`: every decision committed / hard-deleted through pending-hooks\' undici client before the inline answer',
+  },
+  {
+    id: 'ph-rest-applied-redis',
+    label: 'pending-hooks REST, decision applied, Redis dedupe',
+    script: 'pending-hooks',
+    needs: { mockApi: true, redis: true },
+    openRateOf: 'fastify-undici-applied',
+    path: restPath,
+    encoding: 'rest',
+    headers: json,
+    answer: 'rest',
+    verifiesSignature: true,
+    about: 'ph-rest-applied with `dedupe: createRedisDedupeStore({ url })` on a redis-server started for the row (claim, decision stored, per callback)',
   },
 ];
 

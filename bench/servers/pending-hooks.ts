@@ -5,6 +5,12 @@
  * is at `info`). One process serves REST, Twirp protobuf and Twirp JSON; bench/run.ts starts
  * a fresh one per row and round.
  *
+ * The applied rows (issue #12): `PH_BENCH_API_URL` points `api` at a mock Stream API
+ * (bench/servers/mock-api.ts), so every decision is really applied (inline: the answer waits
+ * for the commit / hard delete); `PH_BENCH_REDIS_URL` adds `createRedisDedupeStore({ url })`.
+ * bench/shedding.ts also sets `PH_BENCH_HANDLER_MS` (`min-max`: the handler sleeps that long)
+ * and `PH_BENCH_SHEDDING` (`off`, or `maxInFlight,maxEventLoopDelayMs`; default: the defaults).
+ *
  * Connect: when `createPendingHooks` has a `connect` option (bench/lib/connect-support.ts)
  * it is turned on with `connect: {}` and the path that answers a Connect unary call is
  * found with `app.inject` (a signed Connect unary call, `application/proto`, that must get the
@@ -12,7 +18,7 @@
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import pino from 'pino';
-import { createPendingHooks, createServer, decide, type PendingHooksOptions } from '../../src/index.js';
+import { createPendingHooks, createRedisDedupeStore, createServer, decide, type PendingHooksOptions } from '../../src/index.js';
 import { Action, PendingMessageResponseSchema } from '../../src/gen/pendingmessage/v1/pending_message_pb.js';
 import { announce, benchApiKey, benchSecret, decideText, serverHost, serverPort, twirpService } from '../lib/common.js';
 import { connectOptionInSource } from '../lib/connect-support.js';
@@ -25,13 +31,28 @@ const options: PendingHooksOptions = {
   logger: pino({ level: 'warn' }, pino.destination(2)),
   // The ph-rest-metrics row: the same server counting Prometheus metrics.
   ...(process.env.PH_BENCH_METRICS === '1' ? { metrics: true } : {}),
+  ...(process.env.PH_BENCH_API_URL ? { api: { baseUrl: process.env.PH_BENCH_API_URL } } : {}),
+  ...(process.env.PH_BENCH_REDIS_URL ? { dedupe: createRedisDedupeStore({ url: process.env.PH_BENCH_REDIS_URL }) } : {}),
+  ...(process.env.PH_BENCH_SHEDDING ? { shedding: sheddingFromEnv(process.env.PH_BENCH_SHEDDING) } : {}),
 };
+
+function sheddingFromEnv(value: string): PendingHooksOptions['shedding'] {
+  if (value === 'off') return false;
+  const [maxInFlight, maxEventLoopDelayMs] = value.split(',').map(Number);
+  return { maxInFlight: maxInFlight!, maxEventLoopDelayMs: maxEventLoopDelayMs! };
+}
+
+/** `PH_BENCH_HANDLER_MS=50-300`: the handler sleeps a uniform random time in that range. */
+const handlerMs = process.env.PH_BENCH_HANDLER_MS?.split('-').map(Number) as [number, number] | undefined;
 if (withConnect) (options as Record<string, unknown>).connect = {};
 
 const hooks = createPendingHooks(options);
 hooks.on('PassOnPendingMessage', (event) => {
   const decision = decideText(event.message.text);
-  return decision.action === 'delete' ? decide.delete(decision.reason) : decide.commit();
+  const answer = decision.action === 'delete' ? decide.delete(decision.reason) : decide.commit();
+  if (!handlerMs) return answer;
+  const ms = handlerMs[0] + Math.random() * (handlerMs[1] - handlerMs[0]);
+  return new Promise<typeof answer>((resolve) => setTimeout(resolve, ms, answer));
 });
 const app = await createServer(hooks);
 

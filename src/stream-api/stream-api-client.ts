@@ -1,15 +1,19 @@
+import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { Pool } from 'undici';
 import { serverToken } from './server-token.js';
 import {
   abortedResult,
+  callBefore,
   asStreamErrorBody,
   classifyStreamAnswer,
   networkErrorResult,
   type ApplyResult,
+  type DeadlineStreamApi,
   type StreamApi,
   type StreamApiAction,
 } from './stream-api.js';
+import { DeadlineExceededError } from '../dispatch/deadline.js';
 
 /** Options of {@link createStreamApiClient}. */
 export interface StreamApiClientOptions {
@@ -52,7 +56,7 @@ const maxErrorBodyBytes = 64 * 1024;
  * const api = createStreamApiClient({ apiKey, secret });
  * const result = await api.commitMessage(messageId, AbortSignal.timeout(400));
  */
-export function createStreamApiClient(options: StreamApiClientOptions): StreamApi {
+export function createStreamApiClient(options: StreamApiClientOptions): StreamApi & DeadlineStreamApi {
   const { apiKey, secret } = options;
   if (apiKey === '' || secret === '') throw new TypeError('createStreamApiClient: apiKey and secret are required');
   const base = new URL(options.baseUrl ?? defaultStreamBaseUrl);
@@ -65,13 +69,25 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
     ...(options.keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeout: options.keepAliveTimeoutMs }),
   });
   const token = serverToken(secret);
-  // A rejected token would otherwise be an unhandled rejection until the first call awaits it.
-  token.catch(() => undefined);
   const userAgent = options.userAgent ?? `pending-hooks-${pendingHooksVersion}`;
+  // Built once the token is signed, then shared by every call (undici copies them into each request):
+  // no await (and microtask turn) and no header object per call.
+  let commitHeaders: Record<string, string> | undefined;
+  let deleteHeaders: Record<string, string> | undefined;
+  const useToken = (signed: string) => {
+    deleteHeaders = { authorization: signed, 'stream-auth-type': 'jwt', 'x-stream-client': userAgent, accept: 'application/json' };
+    commitHeaders = { ...deleteHeaders, 'content-type': 'application/json' };
+  };
+  // A rejected token would otherwise be an unhandled rejection until the first call awaits it.
+  token.then(useToken).catch(() => undefined);
   const apiKeyQuery = `api_key=${encodeURIComponent(apiKey)}`;
   let closed = false;
 
-  async function call(action: StreamApiAction, messageId: string, signal: AbortSignal): Promise<ApplyResult> {
+  /**
+   * One call. `signal` is what undici watches: the caller's AbortSignal, or (from
+   * {@link callBefore}) a {@link DeadlineEmitter}, which undici accepts as well.
+   */
+  async function call(action: StreamApiAction, messageId: string, signal: AbortSignal | DeadlineEmitter): Promise<ApplyResult> {
     if (signal.aborted) return abortedResult(signal);
     if (closed) return { status: 'failed', retryable: false, detail: 'stream api client is closed' };
     const id = messagePathSegment(messageId);
@@ -80,23 +96,19 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
     const path = commit
       ? `${prefix}/messages/${id}/commit?${apiKeyQuery}`
       : `${prefix}/messages/${id}?hard=true&${apiKeyQuery}`;
-    const headers: Record<string, string> = {
-      authorization: '',
-      'stream-auth-type': 'jwt',
-      'x-stream-client': userAgent,
-      accept: 'application/json',
-    };
-    try {
-      headers.authorization = await token;
-    } catch (error) {
-      return { status: 'failed', retryable: false, detail: `cannot sign the server token: ${String(error)}` };
+    if (commitHeaders === undefined || deleteHeaders === undefined) {
+      try {
+        useToken(await token);
+      } catch (error) {
+        return { status: 'failed', retryable: false, detail: `cannot sign the server token: ${String(error)}` };
+      }
+      if (signal.aborted) return abortedResult(signal);
     }
-    if (signal.aborted) return abortedResult(signal);
     try {
       const response = await pool.request({
         method: commit ? 'POST' : 'DELETE',
         path,
-        headers: commit ? { ...headers, 'content-type': 'application/json' } : headers,
+        headers: commit ? commitHeaders! : deleteHeaders!,
         body: commit ? '{}' : null,
         signal,
       });
@@ -115,15 +127,51 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
     }
   }
 
+  async function callWithDeadline(action: StreamApiAction, messageId: string, deadlineAt: number): Promise<ApplyResult> {
+    const deadline = new DeadlineEmitter(deadlineAt);
+    try {
+      return await call(action, messageId, deadline);
+    } finally {
+      deadline.cancel();
+    }
+  }
+
   return {
     commitMessage: (messageId, signal) => call('commit', messageId, signal),
     hardDeleteMessage: (messageId, signal) => call('delete', messageId, signal),
+    [callBefore]: callWithDeadline,
     async close() {
       if (closed) return;
       closed = true;
       await pool.close();
     },
   };
+}
+
+/**
+ * The cheap stand-in for an AbortSignal that undici accepts (an EventEmitter with `aborted`,
+ * `reason` and an `abort` event): it fires at a `performance.now()` instant.
+ */
+class DeadlineEmitter extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(at: number) {
+    super();
+    const delay = at - performance.now();
+    if (delay <= 0) this.fire();
+    else this.timer = setTimeout(() => this.fire(), delay);
+  }
+  private fire(): void {
+    this.timer = undefined;
+    this.aborted = true;
+    this.reason = new DeadlineExceededError('applying the decision');
+    this.emit('abort');
+  }
+  cancel(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
 }
 
 async function readCapped(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
