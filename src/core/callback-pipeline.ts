@@ -5,7 +5,7 @@ import type { PendingMessageEvent, PendingMessageMethod } from '../event/pending
 import type { AppKeyring } from '../signature/app-keyring.js';
 import type { TransportFamily, WireCodec } from '../transports/codec.js';
 import type { ConnectTransport } from '../transports/connect/index.js';
-import { HookError, type HookErrorCode } from './hook-error.js';
+import { decisionNotApplied, HookError, type HookErrorCode } from './hook-error.js';
 import { noMetrics, type CallbackOutcome, type HookMetrics } from '../observe/metrics.js';
 import type { LoadShedder } from './load-shedder.js';
 import { clip, type RateLimitedLog } from './log-safe.js';
@@ -224,7 +224,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     if (metrics !== noMetrics) count(event, receivedAt, result.kind === 'decided' ? result.outcome.action : result.kind);
     if (result.kind === 'decided') return codec.encodePassOn(result.outcome);
     if (result.kind === 'accepted') return codec.encodeAccepted();
-    return codec.encodeError(new HookError('decision_not_applied', `the ${result.outcome.action} decision could not be applied through Stream's API in time; retry`));
+    return codec.encodeError(decisionNotApplied(result.outcome.action));
   }
 
   function dispatchFailed(codec: WireCodec, event: PendingMessageEvent, error: unknown): NeutralResponse {

@@ -36,3 +36,19 @@ export class HookError extends Error {
     super(message);
   }
 }
+
+const notApplied = new Map<string, HookError>();
+
+/**
+ * The answer's error for a decision Stream's API did not take in time: one shared instance per
+ * action. When a hung API makes hundreds of callbacks fail at one deadline, an error (and its
+ * stack) per answer is work done at the worst moment.
+ */
+export function decisionNotApplied(action: string): HookError {
+  let error = notApplied.get(action);
+  if (error === undefined) {
+    error = new HookError('decision_not_applied', `the ${action} decision could not be applied through Stream's API in time; retry`);
+    notApplied.set(action, error);
+  }
+  return error;
+}

@@ -227,18 +227,15 @@ describe('a hung or slow Stream API, 200 concurrent callbacks', () => {
         `hung API: client-measured max ${max(answers.map((a) => a.ms)).toFixed(0)} ms, median ${median(answers.map((a) => a.ms)).toFixed(0)} ms; ` +
           `server-logged max ${max(logged).toFixed(0)} ms; statuses ${countBy(answers)}`,
       );
-      // NOT MET from the client yet: measured on the shared 2-core machine, server-logged max
-      // 494–580 ms, client-measured max 572–775 ms (median 533–657). When the deadline fires the
-      // 200 aborted calls and their 503s are handled in one go (and here the mock API's 200 torn
-      // sockets land in this process, beside the clients reading their answers); the rest of the
-      // gap is before the server's clock starts (200 requests parsed one after another: the
-      // "budget clock from byte arrival" change, in progress). Asserted: the server's own bound
-      // at the usual margin (a pool too small for the in-flight calls showed 640 ms here), the
-      // client's only against a hang (+400 ms); tighten to + margin once the clock change lands.
+      // Measured on the shared 2-core machine (the clients and the mock API in this process):
+      // client-measured max 510–533 ms, server-logged max 500–518 ms on the 500 ms budget. The
+      // answers of a hung API's calls go out at the deadline and the calls are torn down after
+      // (stream-api-client.ts); before that, the last answers came ~150 ms late. The margin is
+      // for this machine's noise, not for queueing.
       expect(max(logged)).toBeLessThanOrEqual(timeoutMs + margin);
       expect(logged.length).toBe(200);
       for (const a of answers) {
-        expect(a.ms, JSON.stringify(a)).toBeLessThanOrEqual(timeoutMs + 400);
+        expect(a.ms, JSON.stringify(a)).toBeLessThanOrEqual(timeoutMs + margin);
         // The decision could not be applied: the contract answers 503 so Stream retries.
         expect(a.status, JSON.stringify(a)).toBe(503);
         expect(a.body.error, JSON.stringify(a)).toBe('decision_not_applied');

@@ -19,8 +19,3 @@ export function errorResponse(contentType: string, error: HookError): NeutralRes
     body: JSON.stringify({ code: connectCodeName(code), message: error.message }),
   };
 }
-
-/** The message of the `unavailable` answer to a decision Stream's API did not take in time. */
-export function notAppliedMessage(action: string): string {
-  return `the ${action} decision could not be applied through Stream's API in time; retry`;
-}

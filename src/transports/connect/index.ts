@@ -4,7 +4,7 @@ import { Code, ConnectError, createConnectRouter, createContextKey, createContex
 import { createAsyncIterable, type UniversalHandler } from '@connectrpc/connect/protocol';
 import type { Logger } from 'pino';
 import { refusalClosesConnection, withConnectionClose } from '../../core/callback-pipeline.js';
-import { HookError } from '../../core/hook-error.js';
+import { decisionNotApplied, HookError } from '../../core/hook-error.js';
 import { clip } from '../../core/log-safe.js';
 import { inflateBody } from '../../core/inflate-body.js';
 import { headerValue, type NeutralRequest, type NeutralResponse } from '../../core/neutral.js';
@@ -17,7 +17,7 @@ import type { AppKeyring } from '../../signature/app-keyring.js';
 import { jsonNestsDeeperThan } from '../json-depth.js';
 import { payloadFromRequest } from '../twirp/decode.js';
 import { actionToProto } from '../twirp/message-convert.js';
-import { errorResponse, notAppliedMessage } from './error-response.js';
+import { errorResponse } from './error-response.js';
 import { createUnaryFastPath, fastUnaryEncoding } from './unary-fast-path.js';
 
 /**
@@ -102,7 +102,7 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
       const result = await dispatcher.passOn(event, call.request.receivedAt);
       if (result.kind === 'accepted') return create(PendingMessageResponseSchema, { accepted: true });
       if (result.kind === 'not_applied') {
-        throw new ConnectError(notAppliedMessage(result.outcome.action), Code.Unavailable);
+        throw new ConnectError(decisionNotApplied(result.outcome.action).message, Code.Unavailable);
       }
       const { outcome } = result;
       return create(PendingMessageResponseSchema, { action: actionToProto(outcome.action), reason: outcome.reason ?? '', timedOut: outcome.timedOut });

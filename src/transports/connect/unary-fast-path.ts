@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { HookError } from '../../core/hook-error.js';
+import { decisionNotApplied, HookError } from '../../core/hook-error.js';
 import type { NeutralRequest, NeutralResponse } from '../../core/neutral.js';
 import { createEvent, type VerifiedBody } from '../../core/verified-body.js';
 import type { Dispatcher, PassOnResult } from '../../dispatch/dispatcher.js';
 import type { PendingMessageMethod } from '../../event/pending-message-event.js';
 import { messageIdProblem } from '../../event/message-id.js';
 import { decodeTwirpJson, decodeTwirpProtobuf } from '../twirp/decode.js';
-import { errorResponse, notAppliedMessage } from './error-response.js';
+import { errorResponse } from './error-response.js';
 import { connectUnaryEncoder, type ConnectUnaryEncoder, type ConnectUnaryEncoding } from './unary-encode.js';
 
 /*
@@ -86,7 +86,7 @@ export function createUnaryFastPath(deps: UnaryFastPathDeps): UnaryFastPath {
   function passOnAnswer(result: PassOnResult, encoder: ConnectUnaryEncoder, contentType: string): NeutralResponse {
     if (result.kind === 'decided') return encoder.encodePassOn(result.outcome);
     if (result.kind === 'accepted') return encoder.accepted;
-    return errorResponse(contentType, new HookError('decision_not_applied', notAppliedMessage(result.outcome.action)));
+    return errorResponse(contentType, decisionNotApplied(result.outcome.action));
   }
 
   return (method, encoding, request, verified) => {
