@@ -213,21 +213,25 @@ function rssOf(pid: number): number {
     return Number.NaN;
   }
 }
-async function metricOf(url: string, name: string): Promise<number> {
+/** One scrape: prom-client resets its event-loop histogram on every scrape, so a second one read right after shows 0. */
+async function scrape(url: string): Promise<string> {
   try {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
-    return match ? Number(match[1]) : Number.NaN;
+    return await (await fetch(`${url}/metrics`)).text();
   } catch {
-    return Number.NaN;
+    return '';
   }
+}
+function metricOf(text: string, name: string): number {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : Number.NaN;
 }
 async function sample(t: number): Promise<Sample> {
   const s: Sample = { t, rss: [], heap: [], eld: [] };
   for (const instance of instances) {
     s.rss.push(rssOf(instance.child.pid!));
-    s.heap.push(await metricOf(instance.url, 'nodejs_heap_size_used_bytes'));
-    s.eld.push((await metricOf(instance.url, 'nodejs_eventloop_lag_p99_seconds')) * 1000);
+    const metrics = await scrape(instance.url);
+    s.heap.push(metricOf(metrics, 'nodejs_heap_size_used_bytes'));
+    s.eld.push(metricOf(metrics, 'nodejs_eventloop_lag_p99_seconds') * 1000);
   }
   samples.push(s);
   return s;
