@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { refusalClosesConnection, withConnectionClose } from '../core/callback-pipeline.js';
+import { refusalClosesConnection, withConnectionClose } from '../core/connection-close.js';
 import { HookError } from '../core/hook-error.js';
 import { clip } from '../core/log-safe.js';
 import type { NeutralRequest, NeutralResponse } from '../core/neutral.js';

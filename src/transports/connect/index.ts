@@ -3,13 +3,14 @@ import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, createConnectRouter, createContextKey, createContextValues } from '@connectrpc/connect';
 import { createAsyncIterable, type UniversalHandler } from '@connectrpc/connect/protocol';
 import type { Logger } from 'pino';
-import { refusalClosesConnection, withConnectionClose } from '../../core/callback-pipeline.js';
+import { refusalClosesConnection, withConnectionClose } from '../../core/connection-close.js';
 import { HookError } from '../../core/hook-error.js';
 import { clip } from '../../core/log-safe.js';
 import { inflateBody } from '../../core/inflate-body.js';
 import { headerValue, type NeutralRequest, type NeutralResponse } from '../../core/neutral.js';
 import { messageIdProblem } from '../../event/message-id.js';
-import { createEvent, readVerifiedBody, type VerifiedBody } from '../../core/verified-body.js';
+import { createEvent } from '../../event/create-event.js';
+import { readVerifiedBody, type VerifiedBody } from '../../signature/verified-body.js';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import type { PendingMessageMethod } from '../../event/pending-message-event.js';
 import { DeletedPendingMessageResponseSchema, PendingMessageResponseSchema, PendingMessageService } from '../../gen/pendingmessage/v1/pending_message_pb.js';
@@ -98,7 +99,7 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
       if (payload instanceof HookError) throw new ConnectError(payload.message, Code.InvalidArgument);
       const idProblem = messageIdProblem(payload.message.id);
       if (idProblem !== undefined) throw new ConnectError(idProblem, Code.InvalidArgument);
-      const event = createEvent('PassOnPendingMessage', payload, call.verified.app, call.request, 'connect');
+      const event = createEvent('PassOnPendingMessage', payload, call.verified.app.apiKey, call.request, 'connect');
       const result = await dispatcher.passOn(event, call.request.receivedAt);
       if (result.kind === 'accepted') return create(PendingMessageResponseSchema, { accepted: true });
       if (result.kind === 'not_applied') {
@@ -114,7 +115,7 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
       if (payload instanceof HookError) throw new ConnectError(payload.message, Code.InvalidArgument);
       const idProblem = messageIdProblem(payload.message.id);
       if (idProblem !== undefined) throw new ConnectError(idProblem, Code.InvalidArgument);
-      await dispatcher.deleted(createEvent('DeletedPendingMessage', payload, call.verified.app, call.request, 'connect'), call.request.receivedAt);
+      await dispatcher.deleted(createEvent('DeletedPendingMessage', payload, call.verified.app.apiKey, call.request, 'connect'), call.request.receivedAt);
       return create(DeletedPendingMessageResponseSchema, {});
     },
   });

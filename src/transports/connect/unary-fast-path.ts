@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { HookError } from '../../core/hook-error.js';
 import type { NeutralRequest, NeutralResponse } from '../../core/neutral.js';
-import { createEvent, type VerifiedBody } from '../../core/verified-body.js';
+import { createEvent } from '../../event/create-event.js';
+import type { VerifiedBody } from '../../signature/verified-body.js';
 import type { Dispatcher, PassOnResult } from '../../dispatch/dispatcher.js';
 import type { PendingMessageMethod } from '../../event/pending-message-event.js';
 import { messageIdProblem } from '../../event/message-id.js';
@@ -95,7 +96,7 @@ export function createUnaryFastPath(deps: UnaryFastPathDeps): UnaryFastPath {
     if (payload instanceof HookError || messageIdProblem(payload.message.id) !== undefined) return undefined;
     const encoder = connectUnaryEncoder(encoding);
     const contentType = request.headers['content-type'] as string;
-    const event = createEvent(method, payload, verified.app, request, 'connect');
+    const event = createEvent(method, payload, verified.app.apiKey, request, 'connect');
     try {
       if (method === 'DeletedPendingMessage') {
         return dispatcher.deleted(event, request.receivedAt).then(
