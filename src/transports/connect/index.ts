@@ -11,7 +11,6 @@ import { headerValue, type NeutralRequest, type NeutralResponse } from '../../co
 import { messageIdProblem } from '../../event/message-id.js';
 import { createEvent } from '../../event/create-event.js';
 import { readVerifiedBody, type VerifiedBody } from '../../signature/verified-body.js';
-import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import type { PendingMessageMethod } from '../../event/pending-message-event.js';
 import { DeletedPendingMessageResponseSchema, PendingMessageResponseSchema, PendingMessageService } from '../../gen/pendingmessage/v1/pending_message_pb.js';
 import type { AppKeyring } from '../../signature/app-keyring.js';
@@ -19,7 +18,7 @@ import { jsonNestsDeeperThan } from '../json-depth.js';
 import { payloadFromRequest } from '../twirp/decode.js';
 import { actionToProto } from '../twirp/message-convert.js';
 import { errorResponse, notAppliedMessage } from './error-response.js';
-import { createUnaryFastPath, fastUnaryEncoding } from './unary-fast-path.js';
+import { createUnaryFastPath, fastUnaryEncoding, type ConnectDispatch } from './unary-fast-path.js';
 
 /**
  * Connect and gRPC-Web on the same handlers. Stream never sends these; they serve your own
@@ -41,7 +40,7 @@ export interface ConnectTransportOptions {
 
 export interface ConnectTransportDeps {
   keyring: AppKeyring;
-  dispatcher: Dispatcher;
+  dispatcher: ConnectDispatch;
   bodyLimit: number;
   maxJsonDepth: number;
   logger: Logger;

@@ -3,8 +3,8 @@ import { HookError } from '../../core/hook-error.js';
 import type { NeutralRequest, NeutralResponse } from '../../core/neutral.js';
 import { createEvent } from '../../event/create-event.js';
 import type { VerifiedBody } from '../../signature/verified-body.js';
-import type { Dispatcher, PassOnResult } from '../../dispatch/dispatcher.js';
-import type { PendingMessageMethod } from '../../event/pending-message-event.js';
+import type { PassOnResult } from '../../decision/decision.js';
+import type { PendingMessageEvent, PendingMessageMethod } from '../../event/pending-message-event.js';
 import { messageIdProblem } from '../../event/message-id.js';
 import { decodeTwirpJson, decodeTwirpProtobuf } from '../twirp/decode.js';
 import { errorResponse, notAppliedMessage } from './error-response.js';
@@ -55,8 +55,17 @@ export function fastUnaryEncoding(request: NeutralRequest): ConnectUnaryEncoding
   return encoding;
 }
 
+/**
+ * What Connect needs of the dispatcher (`dispatch/dispatcher.ts` provides it). Declared here so
+ * transports stay below dispatch/: the pipeline hands the dispatcher in.
+ */
+export interface ConnectDispatch {
+  passOn(event: PendingMessageEvent, receivedAt: number): PassOnResult | Promise<PassOnResult>;
+  deleted(event: PendingMessageEvent, receivedAt: number): Promise<void>;
+}
+
 export interface UnaryFastPathDeps {
-  dispatcher: Dispatcher;
+  dispatcher: ConnectDispatch;
   maxJsonDepth: number;
   logger: Logger;
 }

@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
-import type { Dispatcher, PassOnResult } from '../dispatch/dispatcher.js';
+import type { PassOnResult } from '../decision/decision.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { messageIdProblem } from '../event/message-id.js';
 import type { PendingMessageEvent, PendingMessageMethod } from '../event/pending-message-event.js';
 import type { AppKeyring } from '../signature/app-keyring.js';
 import type { TransportFamily, WireCodec } from '../transports/codec.js';
 import type { ConnectTransport } from '../transports/connect/index.js';
-import { HookError } from './hook-error.js';
+import { HookError } from '../core/hook-error.js';
 import { noMetrics, type CallbackOutcome, type HookMetrics } from '../observe/metrics.js';
-import type { LoadShedder } from './load-shedder.js';
-import { clip, type RateLimitedLog } from './log-safe.js';
-import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from './neutral.js';
-import { refusalClosesConnection, withConnectionClose } from './connection-close.js';
+import type { LoadShedder } from '../core/load-shedder.js';
+import { clip, type RateLimitedLog } from '../core/log-safe.js';
+import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from '../core/neutral.js';
+import { refusalClosesConnection, withConnectionClose } from '../core/connection-close.js';
 import { createEvent } from '../event/create-event.js';
 import { readVerifiedBody, type VerifiedBody, type VerifyOptions } from '../signature/verified-body.js';
 
