@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import pino, { type Logger } from 'pino';
-import { createDefaultLogger } from '../src/default-logger.js';
+import { createDefaultLogger } from '../src/observe/default-logger.js';
 
 const modes = ['level-warn', 'pino-sync', 'pino-async-4096', 'pino-worker', 'batch', 'default'] as const;
 type Mode = (typeof modes)[number];

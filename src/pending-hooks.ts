@@ -1,6 +1,6 @@
 import type { Logger, LoggerOptions } from 'pino';
-import { createDefaultLogger } from './default-logger.js';
-import { createCallbackPipeline, type CallbackPipeline, type CallbackRoute } from './core/callback-pipeline.js';
+import { createDefaultLogger } from './observe/default-logger.js';
+import { createCallbackPipeline, type CallbackPipeline, type CallbackRoute } from './pipeline/callback-pipeline.js';
 import { createLoadShedder, defaultMaxInFlight, type LoadSheddingOptions } from './core/load-shedder.js';
 import { createRateLimitedLog } from './core/log-safe.js';
 import { createMetrics, noMetrics, type HookMetrics, type MetricsOptions } from './observe/metrics.js';

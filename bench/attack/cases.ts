@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { sleep } from '../../src/dispatch/deadline.js';
+import { sleep } from '../../src/core/deadline.js';
 
 export interface AttackTarget {
   host: string;

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+// Types only (erased): the commands' code still loads on first use.
+import type { HooksApplyFlags, HooksAppFlags, HooksIo, HooksValidateFlags } from './hooks-run.js';
 
 /**
  * `pending-hooks hooks validate|diff|apply <file>`: an app's `event_hooks` checked against
@@ -8,28 +10,6 @@ import type { Command } from 'commander';
  * which includes an invalid hooks file and an apply that would delete hooks without
  * `--allow-delete`.
  */
-
-/** Flags of `hooks diff` and `hooks apply` that say which app to talk to. */
-export interface HooksAppFlags {
-  apiKey?: string;
-  baseUrl?: string;
-  json?: boolean;
-}
-
-export interface HooksValidateFlags {
-  fix?: boolean;
-  json?: boolean;
-}
-
-export interface HooksApplyFlags extends HooksAppFlags {
-  allowDelete?: boolean;
-  explicitDeletion?: boolean;
-}
-
-/** Where the commands write their report (stdout by default). */
-export interface HooksIo {
-  write(text: string): void;
-}
 
 const fileHelp = 'JSON file: an event_hooks list, an object with "event_hooks", or the answer of GET /app';
 

@@ -15,8 +15,29 @@ import {
   type FieldRename,
 } from '../hooks-config/index.js';
 import { AppSettingsRequestError, createAppSettingsClient, type AppSettingsApi } from '../stream-api/app-settings-client.js';
-import type { HooksApplyFlags, HooksAppFlags, HooksIo, HooksValidateFlags } from './hooks-command.js';
 import { CliRuntimeError, ConfigError } from './serve-config.js';
+
+/** Flags of `hooks diff` and `hooks apply` that say which app to talk to. */
+export interface HooksAppFlags {
+  apiKey?: string;
+  baseUrl?: string;
+  json?: boolean;
+}
+
+export interface HooksValidateFlags {
+  fix?: boolean;
+  json?: boolean;
+}
+
+export interface HooksApplyFlags extends HooksAppFlags {
+  allowDelete?: boolean;
+  explicitDeletion?: boolean;
+}
+
+/** Where the commands write their report (stdout by default). */
+export interface HooksIo {
+  write(text: string): void;
+}
 
 /** The parsed hooks file and its `event_hooks`. */
 async function readHooksFile(file: string) {

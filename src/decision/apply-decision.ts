@@ -1,6 +1,6 @@
 import { noMetrics, type HookMetrics } from '../observe/metrics.js';
 import { callBefore, type ApplyResult, type DeadlineStreamApi, type StreamApi } from '../stream-api/stream-api.js';
-import { createDeadline, sleep } from '../dispatch/deadline.js';
+import { createDeadline, sleep } from '../core/deadline.js';
 import type { DecisionAction } from './decision.js';
 
 export interface ApplyReport {

@@ -12,6 +12,15 @@ export interface Outcome extends Decision {
   readonly timedOut: boolean;
 }
 
+/**
+ * What became of a PassOn callback's decision, for a transport to answer: decided (answer it),
+ * accepted (ack-first: applied through the API later), or not applied through the API in time.
+ */
+export type PassOnResult =
+  | { readonly kind: 'decided'; readonly outcome: Outcome }
+  | { readonly kind: 'accepted' }
+  | { readonly kind: 'not_applied'; readonly outcome: Outcome };
+
 const commitDecision: Decision = Object.freeze({ action: 'commit' });
 
 /** Builders for decisions, so handlers read as sentences: `return decide.delete('spam')`. */

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { refusalClosesConnection, withConnectionClose } from '../core/callback-pipeline.js';
+import { refusalClosesConnection, withConnectionClose } from '../core/connection-close.js';
 import { HookError } from '../core/hook-error.js';
 import { clip } from '../core/log-safe.js';
 import type { NeutralRequest, NeutralResponse } from '../core/neutral.js';
-import { createDefaultLogger } from '../default-logger.js';
+import { createDefaultLogger } from '../observe/default-logger.js';
 import type { EventWebhooks } from '../event-webhooks/event-registry.js';
 import type { EventAck } from '../event-webhooks/event-route.js';
 import { lingerOnClose, defaultLinger } from '../server/linger.js';

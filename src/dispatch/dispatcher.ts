@@ -1,7 +1,7 @@
 import { noMetrics, type HookMetrics } from '../observe/metrics.js';
 import type { Logger } from 'pino';
 import { applyDecision, type ApplyReport, type ApplyRetryOptions } from '../decision/apply-decision.js';
-import type { DecisionAction, Outcome } from '../decision/decision.js';
+import type { DecisionAction, Outcome, PassOnResult } from '../decision/decision.js';
 import { isDecisionAction, type Decision } from '../decision/decision.js';
 import type { ClaimResult, DedupeRecord, DedupeStore, DurableCallback, RecoveredCallback } from '../decision/dedupe-store.js';
 import type { PendingMessageEvent } from '../event/pending-message-event.js';
@@ -36,11 +36,6 @@ export interface DispatcherOptions {
   /** Counts fallbacks, dedupe hits and API calls. Default: nothing. */
   metrics?: HookMetrics;
 }
-
-export type PassOnResult =
-  | { readonly kind: 'decided'; readonly outcome: Outcome }
-  | { readonly kind: 'accepted' }
-  | { readonly kind: 'not_applied'; readonly outcome: Outcome };
 
 export interface Dispatcher {
   /**

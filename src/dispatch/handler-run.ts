@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { PendingMessageEvent } from '../event/pending-message-event.js';
-import { DeadlineExceededError } from './deadline.js';
+import { DeadlineExceededError } from '../core/deadline.js';
 import type { HandlerContext } from './handler.js';
 
 /** Why a run ended without the handler's own result. */

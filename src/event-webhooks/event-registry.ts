@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createDefaultLogger } from '../default-logger.js';
+import { createDefaultLogger } from '../observe/default-logger.js';
 import { noMetrics, type EventOutcome, type HookMetrics } from '../observe/metrics.js';
 import { EventHandlerError, type EventContext, type EventDelivery, type EventErrorHandler, type EventHandler } from './event-handler.js';
 import { compileEventPattern, type EventPattern, type EventsMatching, type EventTypeTest } from './event-pattern.js';

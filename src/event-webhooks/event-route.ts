@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { refusalClosesConnection, withConnectionClose } from '../core/callback-pipeline.js';
+import { refusalClosesConnection, withConnectionClose } from '../core/connection-close.js';
 import { HookError } from '../core/hook-error.js';
 import { clip, type RateLimitedLog } from '../core/log-safe.js';
 import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from '../core/neutral.js';
-import { readVerifiedBody, type VerifyOptions } from '../core/verified-body.js';
+import { readVerifiedBody, type VerifyOptions } from '../signature/verified-body.js';
 import type { DedupeRecord, DedupeStore } from '../decision/dedupe-store.js';
 import type { HookMetrics } from '../observe/metrics.js';
 import type { AppKeyring } from '../signature/app-keyring.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import type { CallbackRoute, PreflightMatch } from '../core/callback-pipeline.js';
+import type { CallbackRoute, PreflightMatch } from '../pipeline/callback-pipeline.js';
 import { HookError } from '../core/hook-error.js';
 import { arrivalTime } from '../core/loop-clock.js';
 import type { NeutralResponse } from '../core/neutral.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CallbackRoute, PreflightMatch } from '../core/callback-pipeline.js';
+import type { CallbackRoute, PreflightMatch } from '../pipeline/callback-pipeline.js';
 import { asBuffer } from '../core/as-buffer.js';
 import { HookError } from '../core/hook-error.js';
 import { clip } from '../core/log-safe.js';

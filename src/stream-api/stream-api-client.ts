@@ -13,7 +13,7 @@ import {
   type StreamApi,
   type StreamApiAction,
 } from './stream-api.js';
-import { DeadlineExceededError } from '../dispatch/deadline.js';
+import { DeadlineExceededError } from '../core/deadline.js';
 
 /** Options of {@link createStreamApiClient}. */
 export interface StreamApiClientOptions {

@@ -31,6 +31,20 @@ export async function startHooksServer(
   return { url: address, hooks, app, logs, close: () => app.close() };
 }
 
+/**
+ * The server's own measured latency of a callback, from the arrival of its bytes to the decision
+ * (the `latencyMs` of its `decision` log line, or of `msg`). Budget checks compare this, not the
+ * client's wall clock, which also counts connecting, sending and a busy test machine.
+ */
+export function serverLatencyMs(server: RunningServer, messageId: string, msg = 'decision'): number {
+  const line = server.logs.find((l) => l.messageId === messageId && l.msg === msg);
+  if (typeof line?.latencyMs !== 'number') throw new Error(`no "${msg}" log line with latencyMs for message ${messageId}`);
+  return line.latencyMs;
+}
+
+/** A bound for the client's wall clock around a budget: generous, the server's own latency is checked exactly. */
+export const clientSlackMs = 1000;
+
 export interface PostOptions {
   secret?: string | null;
   apiKey?: string | null;

@@ -3,14 +3,14 @@ import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, createConnectRouter, createContextKey, createContextValues } from '@connectrpc/connect';
 import { createAsyncIterable, type UniversalHandler } from '@connectrpc/connect/protocol';
 import type { Logger } from 'pino';
-import { refusalClosesConnection, withConnectionClose } from '../../core/callback-pipeline.js';
+import { refusalClosesConnection, withConnectionClose } from '../../core/connection-close.js';
 import { decisionNotApplied, HookError } from '../../core/hook-error.js';
 import { clip } from '../../core/log-safe.js';
 import { inflateBody } from '../../core/inflate-body.js';
 import { headerValue, type NeutralRequest, type NeutralResponse } from '../../core/neutral.js';
 import { messageIdProblem } from '../../event/message-id.js';
-import { createEvent, readVerifiedBody, type VerifiedBody } from '../../core/verified-body.js';
-import type { Dispatcher } from '../../dispatch/dispatcher.js';
+import { createEvent } from '../../event/create-event.js';
+import { readVerifiedBody, type VerifiedBody } from '../../signature/verified-body.js';
 import type { PendingMessageMethod } from '../../event/pending-message-event.js';
 import { DeletedPendingMessageResponseSchema, PendingMessageResponseSchema, PendingMessageService } from '../../gen/pendingmessage/v1/pending_message_pb.js';
 import type { AppKeyring } from '../../signature/app-keyring.js';
@@ -18,7 +18,7 @@ import { jsonNestsDeeperThan } from '../json-depth.js';
 import { payloadFromRequest } from '../twirp/decode.js';
 import { actionToProto } from '../twirp/message-convert.js';
 import { errorResponse } from './error-response.js';
-import { createUnaryFastPath, fastUnaryEncoding } from './unary-fast-path.js';
+import { createUnaryFastPath, fastUnaryEncoding, type ConnectDispatch } from './unary-fast-path.js';
 
 /**
  * Connect and gRPC-Web on the same handlers. Stream never sends these; they serve your own
@@ -40,7 +40,7 @@ export interface ConnectTransportOptions {
 
 export interface ConnectTransportDeps {
   keyring: AppKeyring;
-  dispatcher: Dispatcher;
+  dispatcher: ConnectDispatch;
   bodyLimit: number;
   maxJsonDepth: number;
   logger: Logger;
@@ -98,7 +98,7 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
       if (payload instanceof HookError) throw new ConnectError(payload.message, Code.InvalidArgument);
       const idProblem = messageIdProblem(payload.message.id);
       if (idProblem !== undefined) throw new ConnectError(idProblem, Code.InvalidArgument);
-      const event = createEvent('PassOnPendingMessage', payload, call.verified.app, call.request, 'connect');
+      const event = createEvent('PassOnPendingMessage', payload, call.verified.app.apiKey, call.request, 'connect');
       const result = await dispatcher.passOn(event, call.request.receivedAt);
       if (result.kind === 'accepted') return create(PendingMessageResponseSchema, { accepted: true });
       if (result.kind === 'not_applied') {
@@ -114,7 +114,7 @@ export function createConnectTransport(options: ConnectTransportOptions, deps: C
       if (payload instanceof HookError) throw new ConnectError(payload.message, Code.InvalidArgument);
       const idProblem = messageIdProblem(payload.message.id);
       if (idProblem !== undefined) throw new ConnectError(idProblem, Code.InvalidArgument);
-      await dispatcher.deleted(createEvent('DeletedPendingMessage', payload, call.verified.app, call.request, 'connect'), call.request.receivedAt);
+      await dispatcher.deleted(createEvent('DeletedPendingMessage', payload, call.verified.app.apiKey, call.request, 'connect'), call.request.receivedAt);
       return create(DeletedPendingMessageResponseSchema, {});
     },
   });

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { decisionNotApplied, HookError } from '../../core/hook-error.js';
 import type { NeutralRequest, NeutralResponse } from '../../core/neutral.js';
-import { createEvent, type VerifiedBody } from '../../core/verified-body.js';
-import type { Dispatcher, PassOnResult } from '../../dispatch/dispatcher.js';
-import type { PendingMessageMethod } from '../../event/pending-message-event.js';
+import { createEvent } from '../../event/create-event.js';
+import type { VerifiedBody } from '../../signature/verified-body.js';
+import type { PassOnResult } from '../../decision/decision.js';
+import type { PendingMessageEvent, PendingMessageMethod } from '../../event/pending-message-event.js';
 import { messageIdProblem } from '../../event/message-id.js';
 import { decodeTwirpJson, decodeTwirpProtobuf } from '../twirp/decode.js';
 import { errorResponse } from './error-response.js';
@@ -54,8 +55,17 @@ export function fastUnaryEncoding(request: NeutralRequest): ConnectUnaryEncoding
   return encoding;
 }
 
+/**
+ * What Connect needs of the dispatcher (`dispatch/dispatcher.ts` provides it). Declared here so
+ * transports stay below dispatch/: the pipeline hands the dispatcher in.
+ */
+export interface ConnectDispatch {
+  passOn(event: PendingMessageEvent, receivedAt: number): PassOnResult | Promise<PassOnResult>;
+  deleted(event: PendingMessageEvent, receivedAt: number): Promise<void>;
+}
+
 export interface UnaryFastPathDeps {
-  dispatcher: Dispatcher;
+  dispatcher: ConnectDispatch;
   maxJsonDepth: number;
   logger: Logger;
 }
@@ -95,7 +105,7 @@ export function createUnaryFastPath(deps: UnaryFastPathDeps): UnaryFastPath {
     if (payload instanceof HookError || messageIdProblem(payload.message.id) !== undefined) return undefined;
     const encoder = connectUnaryEncoder(encoding);
     const contentType = request.headers['content-type'] as string;
-    const event = createEvent(method, payload, verified.app, request, 'connect');
+    const event = createEvent(method, payload, verified.app.apiKey, request, 'connect');
     try {
       if (method === 'DeletedPendingMessage') {
         return dispatcher.deleted(event, request.receivedAt).then(

@@ -1,10 +1,12 @@
 import { createHmac } from 'node:crypto';
+import pino from 'pino';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide, sign, verify } from '../src/index.js';
+import { createPendingHooks, createServer, decide, sign, verify, type PendingMessageEvent } from '../src/index.js';
 import { hmacDigest, prepareSecret } from '../src/signature/sign.js';
 import { appKey, appSecret, pendingBody, postSigned, startHooksServer, type RunningServer } from './support/servers.js';
 import { streamSignature } from './support/sign-fixture.js';
+import { expectRestError, expectTwirpError, restBody, twirpJsonBody, twirpPath, uid } from './support/contract.js';
 
 describe('REST signatures (real server)', () => {
   let server: RunningServer;
@@ -170,5 +172,44 @@ describe('prepared HMAC keys', () => {
       }
       expect(hmacDigest(prepared, 'a string body').toString('hex')).toBe(createHmac('sha256', secret).update('a string body').digest('hex'));
     }
+  });
+});
+
+describe('X-Api-Key with several apps', () => {
+  let server: RunningServer;
+  const secondKey = 'second-key';
+  const secondSecret = 'second-secret-abcdef';
+  const seen: PendingMessageEvent[] = [];
+  beforeAll(async () => {
+    const logger = pino({ level: 'silent' });
+    const hooks = createPendingHooks({ apps: [{ apiKey: appKey, secrets: [appSecret] }, { apiKey: secondKey, secrets: [secondSecret, 'old-secret-xyz'] }], logger });
+    hooks.on('PassOnPendingMessage', (event) => (seen.push(event), decide.commit()));
+    const app = await createServer(hooks);
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    server = { url: address, hooks, app, logs: [], close: () => app.close() };
+  });
+  afterAll(() => server.close());
+
+  it('a missing key → 401 unknown_api_key (REST) / unauthenticated (Twirp)', async () => {
+    await expectRestError(await postSigned(`${server.url}/PassOnPendingMessage`, restBody(uid()), { apiKey: null }), 401, 'unknown_api_key');
+    await expectRestError(await postSigned(`${server.url}/PassOnPendingMessage`, restBody(uid()), { apiKey: '' }), 401, 'unknown_api_key');
+    await expectTwirpError(await postSigned(`${server.url}${twirpPath('PassOnPendingMessage')}`, twirpJsonBody(uid()), { apiKey: null }), 401, 'unauthenticated');
+  });
+
+  it('each key selects its own secrets; an unknown key is 401; rotation secrets accepted', async () => {
+    expect((await postSigned(`${server.url}/PassOnPendingMessage`, restBody(uid()), { apiKey: appKey })).status).toBe(200);
+    expect((await postSigned(`${server.url}/PassOnPendingMessage`, restBody(uid()), { apiKey: secondKey, secret: secondSecret })).status).toBe(200);
+    expect((await postSigned(`${server.url}/PassOnPendingMessage`, restBody(uid()), { apiKey: secondKey, secret: 'old-secret-xyz' })).status).toBe(200);
+    await expectRestError(await postSigned(`${server.url}/PassOnPendingMessage`, restBody(uid()), { apiKey: secondKey, secret: appSecret }), 401, 'invalid_signature');
+    await expectRestError(await postSigned(`${server.url}/PassOnPendingMessage`, restBody(uid()), { apiKey: 'third' }), 401, 'unknown_api_key');
+  });
+
+  it('dedupe key is (api key, X-Webhook-Id): the same id under two apps runs the handler twice', async () => {
+    const id = uid();
+    const wh = `w-${id}`;
+    await postSigned(`${server.url}/PassOnPendingMessage`, restBody(id), { apiKey: appKey, webhookId: wh });
+    await postSigned(`${server.url}/PassOnPendingMessage`, restBody(id), { apiKey: secondKey, secret: secondSecret, webhookId: wh });
+    await postSigned(`${server.url}/PassOnPendingMessage`, restBody(id), { apiKey: secondKey, secret: secondSecret, webhookId: wh });
+    expect(seen.filter((e) => e.message.id === id).map((e) => e.apiKey).sort()).toEqual([appKey, secondKey].sort());
   });
 });

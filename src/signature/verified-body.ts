@@ -1,9 +1,8 @@
-import type { DecodedPayload, PendingMessageEvent, PendingMessageMethod, TransportName } from '../event/pending-message-event.js';
-import type { AppKeyring, ResolvedApp } from '../signature/app-keyring.js';
-import { verifyRequestSignature } from '../signature/verify-request.js';
-import { HookError, type HookErrorCode } from './hook-error.js';
-import { inflateBody } from './inflate-body.js';
-import { headerValue, type NeutralRequest } from './neutral.js';
+import { HookError, type HookErrorCode } from '../core/hook-error.js';
+import { inflateBody } from '../core/inflate-body.js';
+import { headerValue, type NeutralRequest } from '../core/neutral.js';
+import type { AppKeyring, ResolvedApp } from './app-keyring.js';
+import { verifyRequestSignature } from './verify-request.js';
 
 export interface VerifiedBody {
   readonly app: ResolvedApp;
@@ -51,46 +50,4 @@ function verifyBody(request: NeutralRequest, raw: Uint8Array, body: Uint8Array, 
     if (invalid) return invalid;
   }
   return { app, body };
-}
-
-/** The one typed event, from a decoded payload and the request's Stream headers. */
-export function createEvent(
-  method: PendingMessageMethod,
-  payload: DecodedPayload,
-  app: ResolvedApp,
-  request: NeutralRequest,
-  transport: TransportName,
-): PendingMessageEvent {
-  const attemptHeader = headerValue(request.headers, 'x-webhook-attempt');
-  return {
-    method,
-    message: payload.message,
-    metadata: payload.metadata,
-    requestInfo: payload.requestInfo,
-    webhookId: headerValue(request.headers, 'x-webhook-id') || undefined,
-    attempt: attemptOf(attemptHeader),
-    apiKey: app.apiKey,
-    transport,
-    receivedAt: wallClockAt(request.receivedAt),
-  };
-}
-
-// Epoch time minus performance.now(), read again at most once a second (the two clocks drift).
-let wallOffset = Date.now() - performance.now();
-let wallOffsetAt = performance.now();
-
-/** The epoch time (ms) of a `performance.now()` instant, without reading both clocks per callback. */
-function wallClockAt(instant: number): number {
-  if (instant - wallOffsetAt > 1000 || instant < wallOffsetAt - 1000) {
-    wallOffsetAt = performance.now();
-    wallOffset = Date.now() - wallOffsetAt;
-  }
-  return instant + wallOffset;
-}
-
-/** `X-Webhook-Attempt` counts 1, 2, …; anything else (absent, garbage, zero or negative) is 1. */
-function attemptOf(header: string | undefined): number {
-  if (header === undefined) return 1;
-  const attempt = Number.parseInt(header, 10);
-  return attempt >= 1 ? attempt : 1;
 }

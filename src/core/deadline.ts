@@ -8,7 +8,7 @@ export class DeadlineExceededError extends Error {
 
 /**
  * An AbortSignal that fires at a `performance.now()` instant; `cancel()` always clears the timer.
- * Used around API calls; handler runs have their own lazier version (`handler-run.ts`).
+ * Used around API calls; handler runs have their own lazier version (`dispatch/handler-run.ts`).
  */
 export interface Deadline {
   readonly signal: AbortSignal;

@@ -1,16 +1,19 @@
 import type { Logger } from 'pino';
-import type { Dispatcher, PassOnResult } from '../dispatch/dispatcher.js';
+import type { PassOnResult } from '../decision/decision.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { messageIdProblem } from '../event/message-id.js';
 import type { PendingMessageEvent, PendingMessageMethod } from '../event/pending-message-event.js';
 import type { AppKeyring } from '../signature/app-keyring.js';
 import type { TransportFamily, WireCodec } from '../transports/codec.js';
 import type { ConnectTransport } from '../transports/connect/index.js';
-import { decisionNotApplied, HookError, type HookErrorCode } from './hook-error.js';
+import { decisionNotApplied, HookError } from '../core/hook-error.js';
 import { noMetrics, type CallbackOutcome, type HookMetrics } from '../observe/metrics.js';
-import type { LoadShedder } from './load-shedder.js';
-import { clip, type RateLimitedLog } from './log-safe.js';
-import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from './neutral.js';
-import { createEvent, readVerifiedBody, type VerifiedBody, type VerifyOptions } from './verified-body.js';
+import type { LoadShedder } from '../core/load-shedder.js';
+import { clip, type RateLimitedLog } from '../core/log-safe.js';
+import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from '../core/neutral.js';
+import { refusalClosesConnection, withConnectionClose } from '../core/connection-close.js';
+import { createEvent } from '../event/create-event.js';
+import { readVerifiedBody, type VerifiedBody, type VerifyOptions } from '../signature/verified-body.js';
 
 /** One served path: which protocol, which of Stream's two methods. */
 export interface CallbackRoute {
@@ -74,29 +77,6 @@ export interface CallbackPipeline {
 
 const gzipEncoding = 'gzip';
 
-/**
- * Refusals after which the connection is closed once the answer is written: a client that is
- * refused for who it is or what it asks for gets no kept-alive socket to try again on.
- */
-const closingCodes: ReadonlySet<HookErrorCode> = new Set<HookErrorCode>([
-  'invalid_signature',
-  'unknown_api_key',
-  'not_found',
-  'method_not_allowed',
-  'unsupported_media_type',
-  'payload_too_large',
-]);
-
-/** Whether a refusal with this code closes the client's connection (see `closingCodes`). */
-export function refusalClosesConnection(code: HookErrorCode): boolean {
-  return closingCodes.has(code);
-}
-
-/** The same answer with `connection: close`: the adapter closes the connection after writing it. */
-export function withConnectionClose(response: NeutralResponse): NeutralResponse {
-  return { status: response.status, headers: { ...response.headers, connection: 'close' }, body: response.body };
-}
-
 export function createCallbackPipeline(options: PipelineOptions): CallbackPipeline {
   const { keyring, bodyLimit, dispatcher, logger, refusals, shedder, metrics } = options;
   const timeoutSeconds = options.timeoutMs / 1000;
@@ -118,7 +98,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     refusals.write(error.code === 'internal' ? 'error' : 'warn', { ...context, code: error.code, why: error.detail ?? error.message }, 'callback refused');
     metrics.refused(error.code);
     const response = family.encodeError(error);
-    return closingCodes.has(error.code) ? withConnectionClose(response) : response;
+    return refusalClosesConnection(error.code) ? withConnectionClose(response) : response;
   }
 
   function preflight(route: CallbackRoute, method: string, headers: NeutralHeaders): PreflightMatch | NeutralResponse {
@@ -193,7 +173,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
         messageId: clip(payload.message.id),
       });
     }
-    const event = createEvent(route.method, payload, verified.app, request, codec.transport);
+    const event = createEvent(route.method, payload, verified.app.apiKey, request, codec.transport);
     try {
       if (route.method === 'DeletedPendingMessage') {
         return dispatcher.deleted(event, request.receivedAt).then(
