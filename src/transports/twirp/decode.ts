@@ -1,8 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { fromBinary, fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { fromBinary, fromJson, type DescMessage, type JsonValue, type Message } from '@bufbuild/protobuf';
 import { asBuffer } from '../../core/as-buffer.js';
 import { isWellFormed } from '../../event/message-id.js';
 import { HookError } from '../../core/hook-error.js';
+import type { PendingMessage, RequestInfo } from '../../event/message-schema.js';
 import type { DecodedPayload } from '../../event/pending-message-event.js';
 import {
   PendingMessageRequestSchema,
@@ -10,17 +11,23 @@ import {
 } from '../../gen/pendingmessage/v1/pending_message_pb.js';
 import type { DecodeLimits } from '../codec.js';
 import { jsonTextNestsDeeperThan } from '../json-depth.js';
+import { decoderBug } from './decoder-bug.js';
 import { compileFastTwirpDecoders } from './fast-decode.js';
-import { pendingMessageFromProto, requestInfoFromProto } from './message-convert.js';
+import type { UnsupportedField } from './fast-decode-plan.js';
+import { restFromProto } from './message-convert.js';
 
 /*
  * Decoders of a verified Twirp request body. Every failure comes back as a HookError value:
- * whatever the bytes, these functions neither throw nor recurse without bound.
+ * whatever the bytes, these functions neither throw nor recurse without bound. Malformed input
+ * is `malformed_*` / `invalid_payload`; an exception nobody expected (a bug) is `internal`.
  *
- * The hot path uses decoders compiled at load from the generated descriptors
- * (`fast-decode.ts`), which give the same payloads and errors as protobuf-es followed by
- * `payloadFromRequest` at a fraction of the cost. Should the schema ever use a feature they do
- * not compile, `fastDecoderFallback` says why and protobuf-es decodes instead.
+ * Everything here is derived from the request's descriptor (`createTwirpDecoders`), the
+ * generated `PendingMessageRequestSchema` for the module's exports: a field added to the .proto
+ * reaches the payload without an edit here. The hot path uses decoders compiled at load from
+ * the descriptors (`fast-decode.ts`), which give the same payloads and errors as protobuf-es
+ * followed by `payloadFromRequest` at a fraction of the cost. Should the schema use a kind of
+ * field they do not compile, protobuf-es decodes instead, and `warnTwirpSlowPathOnce` says so
+ * (once, when a Twirp transport is created) naming each field and its kind.
  */
 
 /**
@@ -34,54 +41,128 @@ const binaryReadOptions = { readUnknownFields: false, recursionLimit: protobufRe
 // protobuf-es counts messages, Structs and Values for JSON too; 100 is also its default.
 const jsonReadOptions = { ignoreUnknownFields: true, recursionLimit: protobufRecursionLimit };
 
-const requestTypeName = PendingMessageRequestSchema.typeName;
-
-const fast = compileFastTwirpDecoders(PendingMessageRequestSchema, {
-  binaryRecursionLimit: binaryReadOptions.recursionLimit,
-  jsonRecursionLimit: jsonReadOptions.recursionLimit,
-});
-const fastProtobuf = 'unsupported' in fast ? undefined : fast.protobuf;
-const fastJson = 'unsupported' in fast ? undefined : fast.json;
-
-/** Why the compiled decoders are not used (protobuf-es decodes instead); undefined when they are. */
-export const fastDecoderFallback: string | undefined = 'unsupported' in fast ? fast.unsupported : undefined;
-
-/** Decodes an `application/protobuf` body. */
-export function decodeTwirpProtobuf(body: Uint8Array): DecodedPayload | HookError {
-  return fastProtobuf === undefined ? decodeTwirpProtobufWithProtobufEs(body) : fastProtobuf(body);
-}
-
-/** {@link decodeTwirpProtobuf} through protobuf-es: the reference the fast decoder matches. */
-export function decodeTwirpProtobufWithProtobufEs(body: Uint8Array): DecodedPayload | HookError {
-  let request: PendingMessageRequest;
-  try {
-    request = fromBinary(PendingMessageRequestSchema, body, binaryReadOptions);
-  } catch (error) {
-    return new HookError(
-      'malformed_protobuf',
-      `the request body is not a valid ${requestTypeName} in protobuf`,
-      describe(error),
-    );
-  }
-  return payloadFromRequest(request);
+/** The decoders of one request schema (see {@link createTwirpDecoders}). */
+export interface TwirpDecoders {
+  /** Decodes an `application/protobuf` body. */
+  readonly protobuf: (body: Uint8Array) => DecodedPayload | HookError;
+  /**
+   * Decodes an `application/json` body (protobuf JSON: proto field names or lowerCamelCase;
+   * unknown fields ignored). Nesting is checked on the bytes before anything parses them.
+   */
+  readonly json: (body: Uint8Array, limits: DecodeLimits) => DecodedPayload | HookError;
+  /** {@link TwirpDecoders.protobuf} through protobuf-es: the reference the fast decoder matches. */
+  readonly protobufWithProtobufEs: (body: Uint8Array) => DecodedPayload | HookError;
+  /** {@link TwirpDecoders.json} through protobuf-es: the reference the fast reader matches. */
+  readonly jsonWithProtobufEs: (body: Uint8Array, limits: DecodeLimits) => DecodedPayload | HookError;
+  /** Validates a decoded request (a protobuf-es message of the schema) and converts it to the REST shape. */
+  readonly payloadFromRequest: (request: Message) => DecodedPayload | HookError;
+  /** Why the compiled decoders are not used (protobuf-es decodes instead); undefined when they are. */
+  readonly fastDecoderFallback: string | undefined;
+  /** The fields the compiled decoders do not support (their kind named), when that is the reason. */
+  readonly unsupportedFields: readonly UnsupportedField[];
 }
 
 /**
- * Decodes an `application/json` body (protobuf JSON: proto field names or lowerCamelCase;
- * unknown fields ignored). Nesting is checked on the bytes before anything parses them.
+ * The Twirp decoders of a request schema shaped like `PendingMessageRequest` (`message` with an
+ * `id`, `metadata`, `request_info`), derived from its descriptor alone. Tests build them from a
+ * changed copy of the descriptor to show that a new field needs no edit.
  */
-export function decodeTwirpJson(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
-  const text = jsonBodyText(body);
-  if (text instanceof HookError) return text;
-  if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) return tooDeep(limits);
-  const json = parseJsonObject(text);
-  if (json instanceof HookError) return json;
-  // A lone surrogate can only come from a `\u` escape (the text is valid UTF-8): without one,
-  // the reader can skip checking every string for them.
-  const escaped = hasUnicodeEscape(text);
-  if (escaped && idHasLoneSurrogate(json)) return loneSurrogateId;
-  if (fastJson === undefined) return requestFromJsonWithProtobufEs(json);
-  return fastJson(json, escaped);
+export function createTwirpDecoders(schema: DescMessage): TwirpDecoders {
+  const typeName = schema.typeName;
+  const messageField = schema.fields.find((field) => field.localName === 'message');
+  const metadataField = schema.fields.find((field) => field.localName === 'metadata');
+  const requestInfoField = schema.fields.find((field) => field.localName === 'requestInfo');
+  if (messageField?.fieldKind !== 'message' || metadataField?.fieldKind !== 'map' || requestInfoField?.fieldKind !== 'message') {
+    throw new TypeError(`${typeName} is not shaped like a pending-message request (message, metadata, request_info)`);
+  }
+  const messageDesc = messageField.message;
+  const requestInfoDesc = requestInfoField.message;
+
+  function payloadFromRequest(request: Message): DecodedPayload | HookError {
+    const local = request as unknown as Record<string, unknown>;
+    const message = local.message as (Message & { id?: unknown }) | undefined;
+    if (message === undefined || message.id === '' || message.id === undefined) {
+      return new HookError('invalid_payload', 'message.id is required');
+    }
+    try {
+      const requestInfo = local.requestInfo as Message | undefined;
+      return {
+        message: restFromProto(messageDesc, message) as PendingMessage,
+        // A fresh object from the decoder: no copy needed.
+        metadata: local.metadata as Record<string, string>,
+        requestInfo: requestInfo === undefined ? {} : (restFromProto(requestInfoDesc, requestInfo) as RequestInfo),
+      };
+    } catch (error) {
+      return decoderBug('the conversion of a decoded request', error);
+    }
+  }
+
+  function protobufWithProtobufEs(body: Uint8Array): DecodedPayload | HookError {
+    let request: Message;
+    try {
+      request = fromBinary(schema, body, binaryReadOptions);
+    } catch (error) {
+      return new HookError('malformed_protobuf', `the request body is not a valid ${typeName} in protobuf`, describe(error));
+    }
+    return payloadFromRequest(request);
+  }
+
+  function requestFromJsonWithProtobufEs(json: Record<string, unknown>): DecodedPayload | HookError {
+    let request: Message;
+    try {
+      request = fromJson(schema, json as JsonValue, jsonReadOptions);
+    } catch (error) {
+      return new HookError('malformed_json', `the request body is not a valid ${typeName} in protobuf JSON`, describe(error));
+    }
+    return payloadFromRequest(request);
+  }
+
+  function jsonWithProtobufEs(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
+    const text = jsonBodyText(body);
+    if (text instanceof HookError) return text;
+    if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) return tooDeep(limits);
+    const json = parseJsonObject(text);
+    if (json instanceof HookError) return json;
+    if (idHasLoneSurrogate(json)) return loneSurrogateId;
+    return requestFromJsonWithProtobufEs(json);
+  }
+
+  const fast = compileFastTwirpDecoders(schema, {
+    binaryRecursionLimit: binaryReadOptions.recursionLimit,
+    jsonRecursionLimit: jsonReadOptions.recursionLimit,
+  });
+  if ('unsupported' in fast) {
+    return {
+      protobuf: protobufWithProtobufEs,
+      json: jsonWithProtobufEs,
+      protobufWithProtobufEs,
+      jsonWithProtobufEs,
+      payloadFromRequest,
+      fastDecoderFallback: fast.unsupported,
+      unsupportedFields: fast.fields,
+    };
+  }
+  const fastJson = fast.json;
+  return {
+    protobuf: fast.protobuf,
+    json(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
+      const text = jsonBodyText(body);
+      if (text instanceof HookError) return text;
+      if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) return tooDeep(limits);
+      const json = parseJsonObject(text);
+      if (json instanceof HookError) return json;
+      // A lone surrogate can only come from a `\u` escape (the text is valid UTF-8): without one,
+      // the reader can skip checking every string for them.
+      const escaped = hasUnicodeEscape(text);
+      if (escaped && idHasLoneSurrogate(json)) return loneSurrogateId;
+      return fastJson(json, escaped);
+    },
+    protobufWithProtobufEs,
+    jsonWithProtobufEs,
+    payloadFromRequest,
+    fastDecoderFallback: undefined,
+    unsupportedFields: [],
+  };
 }
 
 /**
@@ -95,17 +176,6 @@ function idHasLoneSurrogate(json: Record<string, unknown>): boolean {
   if (typeof message !== 'object' || message === null) return false;
   const id = (message as Record<string, unknown>).id;
   return typeof id === 'string' && !isWellFormed(id);
-}
-
-/** {@link decodeTwirpJson} through protobuf-es: the reference the fast reader matches. */
-export function decodeTwirpJsonWithProtobufEs(body: Uint8Array, limits: DecodeLimits): DecodedPayload | HookError {
-  const text = jsonBodyText(body);
-  if (text instanceof HookError) return text;
-  if (jsonTextNestsDeeperThan(text, body, limits.maxJsonDepth)) return tooDeep(limits);
-  const json = parseJsonObject(text);
-  if (json instanceof HookError) return json;
-  if (idHasLoneSurrogate(json)) return loneSurrogateId;
-  return requestFromJsonWithProtobufEs(json);
 }
 
 /** The body as JSON text (valid UTF-8, no byte order mark), or the error it deserves. */
@@ -147,34 +217,59 @@ function parseJsonObject(text: string): Record<string, unknown> | HookError {
   return json as Record<string, unknown>;
 }
 
-function requestFromJsonWithProtobufEs(json: Record<string, unknown>): DecodedPayload | HookError {
-  let request: PendingMessageRequest;
-  try {
-    request = fromJson(PendingMessageRequestSchema, json as JsonValue, jsonReadOptions);
-  } catch (error) {
-    return new HookError(
-      'malformed_json',
-      `the request body is not a valid ${requestTypeName} in protobuf JSON`,
-      describe(error),
-    );
-  }
-  return payloadFromRequest(request);
-}
-
-/** Validates a decoded request and converts it to the REST shape the handler sees. */
-export function payloadFromRequest(request: PendingMessageRequest): DecodedPayload | HookError {
-  const message = request.message;
-  if (message === undefined || message.id === '') {
-    return new HookError('invalid_payload', 'message.id is required');
-  }
-  return {
-    message: pendingMessageFromProto(message),
-    // A fresh object from the decoder: no copy needed.
-    metadata: request.metadata,
-    requestInfo: requestInfoFromProto(request.requestInfo),
-  };
-}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+// --- the decoders of our .proto ---
+
+const decoders = createTwirpDecoders(PendingMessageRequestSchema);
+
+/** Why the compiled decoders are not used (protobuf-es decodes instead); undefined when they are. */
+export const fastDecoderFallback: string | undefined = decoders.fastDecoderFallback;
+
+/** Decodes an `application/protobuf` body. */
+export const decodeTwirpProtobuf: (body: Uint8Array) => DecodedPayload | HookError = decoders.protobuf;
+
+/** {@link decodeTwirpProtobuf} through protobuf-es: the reference the fast decoder matches. */
+export const decodeTwirpProtobufWithProtobufEs: (body: Uint8Array) => DecodedPayload | HookError = decoders.protobufWithProtobufEs;
+
+/**
+ * Decodes an `application/json` body (protobuf JSON: proto field names or lowerCamelCase;
+ * unknown fields ignored). Nesting is checked on the bytes before anything parses them.
+ */
+export const decodeTwirpJson: (body: Uint8Array, limits: DecodeLimits) => DecodedPayload | HookError = decoders.json;
+
+/** {@link decodeTwirpJson} through protobuf-es: the reference the fast reader matches. */
+export const decodeTwirpJsonWithProtobufEs: (body: Uint8Array, limits: DecodeLimits) => DecodedPayload | HookError =
+  decoders.jsonWithProtobufEs;
+
+/** Validates a decoded request and converts it to the REST shape the handler sees. */
+export const payloadFromRequest: (request: PendingMessageRequest) => DecodedPayload | HookError = decoders.payloadFromRequest;
+
+/** A logger with pino's `warn(object, message)`. */
+export interface WarnLogger {
+  warn(object: Record<string, unknown>, message: string): void;
+}
+
+let warned = false;
+
+/**
+ * Says once per process, when a Twirp transport is created, that the compiled decoders do not
+ * serve this schema and why: each field of a kind they do not support, named with its kind.
+ * Through `logger` when given, else as a Node process warning (`PENDING_HOOKS_TWIRP_SLOW_DECODE`).
+ * Returns whether it warned now.
+ */
+export function warnTwirpSlowPathOnce(logger?: WarnLogger, from: TwirpDecoders = decoders): boolean {
+  if (from === decoders && warned) return false;
+  if (from.fastDecoderFallback === undefined) return false;
+  if (from === decoders) warned = true;
+  const message =
+    `pending-hooks: Twirp requests are decoded with protobuf-es (about 5× slower) because ${from.fastDecoderFallback}. ` +
+    'Teach src/transports/twirp/fast-decode-plan.ts (and both fast decoders) that kind, or change the field.';
+  const fields = from.unsupportedFields.map(({ field, kind }) => ({ field, kind }));
+  if (logger) logger.warn({ fields }, message);
+  else process.emitWarning(message, { code: 'PENDING_HOOKS_TWIRP_SLOW_DECODE', detail: fields.map((f) => `${f.field}: ${f.kind}`).join('\n') });
+  return true;
 }

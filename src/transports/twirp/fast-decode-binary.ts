@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { HookError } from '../../core/hook-error.js';
+import { decoderBug } from './decoder-bug.js';
 import { asBuffer } from '../../core/as-buffer.js';
 import type { DecodedPayload } from '../../event/pending-message-event.js';
 import type { PendingMessage, RequestInfo } from '../../event/message-schema.js';
@@ -489,20 +490,21 @@ export function compileBinaryDecoder(
   const wktPlan = plan.wkt;
 
   return function decodeProtobuf(body: Uint8Array): DecodedPayload | HookError {
-    buf = body;
-    text = asBuffer(body);
-    pos = 0;
-    len = body.length;
-    depth = 0;
-    limit = recursionLimit;
-    view = undefined;
-    wkt = wktPlan;
     const slots: Slots = new Array<unknown>(request.fields.length);
     try {
+      buf = body;
+      text = asBuffer(body);
+      pos = 0;
+      len = body.length;
+      depth = 0;
+      limit = recursionLimit;
+      view = undefined;
+      wkt = wktPlan;
       readMessage(request, slots, len);
     } catch (error) {
       if (error instanceof Malformed) return new HookError('malformed_protobuf', failure, error.reason);
-      return new HookError('malformed_protobuf', failure, error instanceof Error ? error.message : String(error));
+      // Anything else is a bug, not the client's fault.
+      return decoderBug('the compiled protobuf decoder', error);
     } finally {
       buf = noBytes;
       view = undefined;
@@ -513,10 +515,14 @@ export function compileBinaryDecoder(
       return new HookError('invalid_payload', 'message.id is required');
     }
     const requestInfo = slots[requestInfoIndex] as Slots | undefined;
-    return {
-      message: convert(messagePlan, message) as PendingMessage,
-      metadata: (slots[metadataIndex] as Record<string, string> | undefined) ?? {},
-      requestInfo: requestInfo === undefined ? {} : (convert(requestInfoPlan, requestInfo) as RequestInfo),
-    };
+    try {
+      return {
+        message: convert(messagePlan, message) as PendingMessage,
+        metadata: (slots[metadataIndex] as Record<string, string> | undefined) ?? {},
+        requestInfo: requestInfo === undefined ? {} : (convert(requestInfoPlan, requestInfo) as RequestInfo),
+      };
+    } catch (error) {
+      return decoderBug('the compiled protobuf decoder', error);
+    }
   };
 }

@@ -1,4 +1,5 @@
 import { HookError } from '../../core/hook-error.js';
+import { decoderBug } from './decoder-bug.js';
 import type { DecodedPayload } from '../../event/pending-message-event.js';
 import type { PendingMessage, RequestInfo } from '../../event/message-schema.js';
 import {
@@ -389,7 +390,8 @@ export function compileJsonReader(
       }
     } catch (error) {
       if (error instanceof Malformed) return new HookError('malformed_json', failure, error.reason);
-      return new HookError('malformed_json', failure, error instanceof Error ? error.message : String(error));
+      // Anything else is a bug, not the client's fault.
+      return decoderBug('the compiled JSON reader', error);
     }
     if (message === undefined || message[idName] === '') {
       return new HookError('invalid_payload', 'message.id is required');

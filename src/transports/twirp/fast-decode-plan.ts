@@ -129,15 +129,58 @@ function unsupported(reason: string): never {
   throw new Unsupported(reason);
 }
 
+/** A field the compiled decoders cannot read: with one, protobuf-es decodes every request. */
+export interface UnsupportedField {
+  /** Fully qualified: `pendingmessage.v1.Message.reply_count`. */
+  readonly field: string;
+  /** Its kind as the .proto spells it: `int32`, `repeated string`, `map<string, int32>`, `enum pendingmessage.v1.Action`, … */
+  readonly kind: string;
+  /** Why it is not compiled. */
+  readonly reason: string;
+}
+
+/** Why a schema is not compiled: a sentence, and the fields at fault (empty for a shape problem). */
+export interface PlanUnsupported {
+  readonly unsupported: string;
+  readonly fields: readonly UnsupportedField[];
+}
+
+/** The kind of a field as the .proto spells it. */
+export function describeFieldKind(field: DescField): string {
+  const scalarName = (scalar: ScalarType) => ScalarType[scalar].toLowerCase();
+  const oneof = field.oneof ? ` (in oneof ${field.oneof.name})` : '';
+  switch (field.fieldKind) {
+    case 'scalar':
+      return `${scalarName(field.scalar)}${oneof}`;
+    case 'enum':
+      return `enum ${field.enum.typeName}${oneof}`;
+    case 'message':
+      return `${field.message.typeName}${oneof}${field.delimitedEncoding ? ' (group-encoded)' : ''}`;
+    case 'list': {
+      const item = field.listKind === 'scalar' ? scalarName(field.scalar) : field.listKind === 'enum' ? field.enum.typeName : field.message.typeName;
+      return `repeated ${item}`;
+    }
+    case 'map': {
+      const value = field.mapKind === 'scalar' ? scalarName(field.scalar) : field.mapKind === 'enum' ? field.enum.typeName : field.message.typeName;
+      return `map<${scalarName(field.mapKey)}, ${value}>`;
+    }
+  }
+}
+
 /**
  * Compiles the plan of a request message shaped like `PendingMessageRequest`
  * (`message`, `metadata`, `requestInfo`), or explains why it cannot.
  */
-export function compileRequestPlan(schema: DescMessage): RequestPlan | { unsupported: string } {
+export function compileRequestPlan(schema: DescMessage): RequestPlan | PlanUnsupported {
+  const fieldsAtFault: UnsupportedField[] = [];
   try {
     const wkt = compileWktPlan(schema);
     const plans = new Map<DescMessage, MessagePlan>();
-    const request = compileMessage(schema, plans, true);
+    const request = compileMessage(schema, plans, true, fieldsAtFault);
+    if (fieldsAtFault.length > 0) {
+      const list = fieldsAtFault.map((f) => `${f.field} (${f.kind})`).join(', ');
+      return { unsupported: `the fast decoders do not support ${list}`, fields: fieldsAtFault };
+    }
     if (request.fields.length !== 3) unsupported(`${schema.typeName} has ${request.fields.length} fields, not 3`);
     const byLocalName = (localName: string, kind: FieldKind): FieldPlan => {
       const desc = schema.fields.find((field) => field.localName === localName);
@@ -158,15 +201,23 @@ export function compileRequestPlan(schema: DescMessage): RequestPlan | { unsuppo
     }
     return { typeName: schema.typeName, request, messageField, idField, metadataField, requestInfoField, wkt };
   } catch (error) {
-    if (error instanceof Unsupported) return { unsupported: error.reason };
+    if (error instanceof Unsupported) return { unsupported: error.reason, fields: fieldsAtFault };
     throw error;
   }
 }
 
-function compileMessage(desc: DescMessage, plans: Map<DescMessage, MessagePlan>, isRequest: boolean): MessagePlan {
+/**
+ * Compiles a message's plan. A field of a kind outside the subset is added to `fieldsAtFault`
+ * (and left out of the plan) so that every such field is reported, not only the first.
+ */
+function compileMessage(
+  desc: DescMessage,
+  plans: Map<DescMessage, MessagePlan>,
+  isRequest: boolean,
+  fieldsAtFault: UnsupportedField[],
+): MessagePlan {
   const cached = plans.get(desc);
   if (cached) return cached;
-  if (desc.oneofs.length > 0) unsupported(`${desc.typeName} has a oneof`);
   const plan: MessagePlan = {
     typeName: desc.typeName,
     fields: [],
@@ -183,7 +234,14 @@ function compileMessage(desc: DescMessage, plans: Map<DescMessage, MessagePlan>,
   // Filled, not holey: reading a hole is slower than reading `undefined`.
   for (let number = 0; number <= maxNumber; number++) plan.byNumber.push(undefined);
   desc.fields.forEach((field, index) => {
-    const fieldPlan = compileField(field, index, isRequest);
+    let fieldPlan: FieldPlan;
+    try {
+      fieldPlan = compileField(field, index, isRequest);
+    } catch (error) {
+      if (!(error instanceof Unsupported)) throw error;
+      fieldsAtFault.push({ field: `${desc.typeName}.${field.name}`, kind: describeFieldKind(field), reason: error.reason });
+      return;
+    }
     plan.fields.push(fieldPlan);
     plan.byNumber[field.number] = fieldPlan;
     if (field.name === '__proto__' || field.jsonName === '__proto__') unsupported(`${field} is named __proto__`);
@@ -191,12 +249,15 @@ function compileMessage(desc: DescMessage, plans: Map<DescMessage, MessagePlan>,
     byJsonKey[field.name] = fieldPlan;
     byJsonKey[field.jsonName] = fieldPlan;
     if (fieldPlan.kind === kindStruct) {
-      if (plan.custom) unsupported(`${desc.typeName} has two Struct fields`);
+      if (plan.custom) {
+        fieldsAtFault.push({ field: `${desc.typeName}.${field.name}`, kind: describeFieldKind(field), reason: `${desc.typeName} has two Struct fields` });
+        return;
+      }
       plan.custom = fieldPlan;
     } else {
       plan.typedNames.add(field.name);
     }
-    if (field.message && fieldPlan.kind !== kindStruct) fieldPlan.message = compileMessage(field.message, plans, false);
+    if (field.message && fieldPlan.kind !== kindStruct) fieldPlan.message = compileMessage(field.message, plans, false, fieldsAtFault);
   });
   return plan;
 }

@@ -3,7 +3,7 @@ import type { HookError } from '../../core/hook-error.js';
 import type { DecodedPayload } from '../../event/pending-message-event.js';
 import { compileBinaryDecoder } from './fast-decode-binary.js';
 import { compileJsonReader } from './fast-decode-json.js';
-import { compileRequestPlan } from './fast-decode-plan.js';
+import { compileRequestPlan, type PlanUnsupported } from './fast-decode-plan.js';
 
 /*
  * Fast Twirp request decoders compiled from the generated descriptors (see
@@ -38,7 +38,7 @@ export interface FastDecoderOptions {
 export function compileFastTwirpDecoders(
   schema: DescMessage,
   options: FastDecoderOptions,
-): FastTwirpDecoders | { readonly unsupported: string } {
+): FastTwirpDecoders | PlanUnsupported {
   const plan = compileRequestPlan(schema);
   if ('unsupported' in plan) return plan;
   return {

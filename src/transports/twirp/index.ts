@@ -4,7 +4,7 @@ import type { PendingMessageMethod } from '../../event/pending-message-event.js'
 import { PendingMessageService } from '../../gen/pendingmessage/v1/pending_message_pb.js';
 import type { TransportFamily, WireCodec } from '../codec.js';
 import { parseTwirpContentType } from './content-type.js';
-import { decodeTwirpJson, decodeTwirpProtobuf } from './decode.js';
+import { decodeTwirpJson, decodeTwirpProtobuf, warnTwirpSlowPathOnce, type WarnLogger } from './decode.js';
 import { encodeTwirpError, twirpJsonEncoder, twirpProtobufEncoder } from './encode.js';
 
 /**
@@ -50,8 +50,14 @@ export const twirpJsonCodec: WireCodec = Object.freeze({
   encodeError: encodeTwirpError,
 } satisfies WireCodec);
 
-/** The Twirp transport: picks the codec by `Content-Type`; anything else is a `bad_route`. */
-export function createTwirpFamily(): TransportFamily {
+/**
+ * The Twirp transport: picks the codec by `Content-Type`; anything else is a `bad_route`.
+ * Created at start-up: when the compiled decoders cannot serve the .proto (a field of a kind
+ * they do not support), it says so once, naming each such field and its kind — through
+ * `logger` when given, else as a Node process warning.
+ */
+export function createTwirpFamily(options: { readonly logger?: WarnLogger } = {}): TransportFamily {
+  warnTwirpSlowPathOnce(options.logger);
   return {
     name: 'twirp',
     codecFor(contentType: string | undefined): WireCodec | undefined {
@@ -71,7 +77,15 @@ export {
   twirpContentTypeProtobuf,
   type TwirpEncoding,
 } from './content-type.js';
-export { decodeTwirpJson, decodeTwirpProtobuf, payloadFromRequest, protobufRecursionLimit } from './decode.js';
+export {
+  createTwirpDecoders,
+  decodeTwirpJson,
+  decodeTwirpProtobuf,
+  payloadFromRequest,
+  protobufRecursionLimit,
+  type TwirpDecoders,
+  type WarnLogger,
+} from './decode.js';
 export {
   encodeTwirpError,
   twirpJsonEncoder,
