@@ -261,7 +261,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
   for (const method of ['PassOnPendingMessage', 'DeletedPendingMessage'] as const) {
     routes.push({ path: `${restMount}/${method}`, family: rest, method, verify: verify.rest });
   }
-  const twirp = twirpPrefix === undefined ? undefined : createTwirpFamily();
+  const twirp = twirpPrefix === undefined ? undefined : createTwirpFamily({ logger });
   if (twirp) {
     for (const method of ['PassOnPendingMessage', 'DeletedPendingMessage'] as const) {
       routes.push({ path: `${twirpPrefix}/${twirpServiceName}/${method}`, family: twirp, method, verify: verify.twirp });
