@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: `npm run bench` (3 rounds of 8 s per row) or `npm run bench -- --quick`
- * (1 round of 1.5 s). One run, one machine, the same signed payloads for every contender.
+ * (1 round of 1 s). One run, one machine, the same signed payloads for every contender.
  * Prints a markdown table (req/s and ratios vs the floor, p99s, targets) and writes
  * `<out>/results.json`.
  *
@@ -116,16 +116,16 @@ export interface BenchSettings {
 const settings: BenchSettings = {
   quick: args.quick,
   rounds: Math.round(num(args.rounds, args.quick ? 1 : 3)),
-  warmupSeconds: num(args.warmup, args.quick ? 0.5 : 2),
-  durationSeconds: num(args.duration, args.quick ? 1.5 : 8),
-  openSeconds: num(args['open-duration'], args.quick ? 1.5 : 8),
+  warmupSeconds: num(args.warmup, args.quick ? 0.3 : 2),
+  durationSeconds: num(args.duration, args.quick ? 1 : 8),
+  openSeconds: num(args['open-duration'], args.quick ? 1 : 8),
   connections: Math.round(num(args.connections, 50)),
   loadFraction: num(args['load-fraction'], 0.25),
   payloadCount: 2000,
   quietWaitSeconds: count(args['quiet-wait'], args.quick ? 0 : 30),
   retries: Math.round(count(args.retries, args.quick ? 0 : 2)),
   contentionCores: 0.15,
-  leadInSeconds: args.quick ? 1 : 3,
+  leadInSeconds: args.quick ? 0.5 : 3,
   client: args.client === 'autocannon' ? 'autocannon' : args.client === 'lean' ? 'lean' : invalid(`--client ${args.client}: lean or autocannon`),
 };
 const closedLoop = settings.client === 'autocannon' ? autocannonClosedLoop : leanClosedLoop;
@@ -758,6 +758,9 @@ const results = {
 const resultsFile = join(outDir, 'results.json');
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 log(`\nwrote ${resultsFile}`);
+
+// The mock API served every applied row; its process (and pipes) would keep this one alive.
+if (mockApiProcess) await (await mockApiProcess).stop();
 
 // --- micro-benchmarks: a child on the server core (now idle), as `npx tsx bench/micro.ts` ---
 let microOk = true;

@@ -1,7 +1,7 @@
 /**
  * Are the shedding defaults right? (issue #12 item 3: maxInFlight 1000, event-loop delay 150 ms)
  *
- *   npx tsx bench/shedding.ts [--seconds 10] [--rate 6000] [--connections 500,2000] [--modes default,off]
+ *   npx tsx bench/shedding.ts [--seconds 10] [--rate 6000] [--connections 500,2000] [--modes default,off] [--cpu-ms 1]
  *
  * pending-hooks (bench/servers/pending-hooks.ts: REST, a handler sleeping 50–300 ms, decisions
  * applied through the mock API bench/servers/mock-api.ts, timeoutMs 500) pinned to CPU 0; this
@@ -13,6 +13,9 @@
  * the 500 ms budget (counted from the due time), 503 `overloaded` share, and
  * successful decisions per second (200 with the handler's applied decision, not a fallback).
  * `off` is `shedding: false`; `default` the defaults; `N,MS` a maxInFlight and delay of your own.
+ * `--cpu-ms` makes the handler compute that long first: with 1 ms the server saturates near
+ * 900 callbacks/s, which one load-generator core can overrun (it cannot overrun the sleeping
+ * handler's ~5,700/s in-flight bound on this machine).
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -29,6 +32,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '500,2000' },
     modes: { type: 'string', default: 'default,off' },
     handler: { type: 'string', default: '50-300' },
+    'cpu-ms': { type: 'string', default: '0' },
   },
 });
 const seconds = Number(args.seconds);
@@ -129,7 +133,7 @@ async function run(mode: string, connections: number): Promise<Outcome> {
   const server = await startServer({
     script: 'pending-hooks',
     cpu: pin ? 0 : undefined,
-    env: { PH_BENCH_API_URL: apiUrl, PH_BENCH_HANDLER_MS: args.handler!, ...(mode === 'default' ? {} : { PH_BENCH_SHEDDING: mode }) },
+    env: { PH_BENCH_API_URL: apiUrl, PH_BENCH_HANDLER_MS: args.handler!, PH_BENCH_HANDLER_CPU_MS: args['cpu-ms']!, ...(mode === 'default' ? {} : { PH_BENCH_SHEDDING: mode }) },
   });
   const pool = new Pool(`http://127.0.0.1:${server.port}`, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
   connectionsOf.set(pool, connections);

@@ -8,7 +8,7 @@ import { rows } from '../bench/lib/rows.js';
 
 /**
  * `npm run bench -- --quick` end to end: every contender starts, passes its probe (right
- * decisions, wrong signature refused), is loaded for ~1.5 s, and gets a number in the table;
+ * decisions, wrong signature refused), is loaded for ~1 s, and gets a number in the table;
  * results.json is written; the micro-benchmarks run. Timing targets are not asserted here
  * (CI machines are noisy); bench/RESULTS.md records a full run.
  */

@@ -44,12 +44,20 @@ function sheddingFromEnv(value: string): PendingHooksOptions['shedding'] {
 
 /** `PH_BENCH_HANDLER_MS=50-300`: the handler sleeps a uniform random time in that range. */
 const handlerMs = process.env.PH_BENCH_HANDLER_MS?.split('-').map(Number) as [number, number] | undefined;
+/** `PH_BENCH_HANDLER_CPU_MS=1`: the handler also computes this long (a classifier, a big blocklist) before it waits. */
+const handlerCpuMs = Number(process.env.PH_BENCH_HANDLER_CPU_MS ?? 0);
 if (withConnect) (options as Record<string, unknown>).connect = {};
 
 const hooks = createPendingHooks(options);
 hooks.on('PassOnPendingMessage', (event) => {
   const decision = decideText(event.message.text);
   const answer = decision.action === 'delete' ? decide.delete(decision.reason) : decide.commit();
+  if (handlerCpuMs > 0) {
+    const until = performance.now() + handlerCpuMs;
+    while (performance.now() < until) {
+      // computing
+    }
+  }
   if (!handlerMs) return answer;
   const ms = handlerMs[0] + Math.random() * (handlerMs[1] - handlerMs[0]);
   return new Promise<typeof answer>((resolve) => setTimeout(resolve, ms, answer));
