@@ -15,7 +15,7 @@
  * delay p99 (their /metrics) are sampled; progress every 5 s.
  *
  * Fails (exit 1) when, after the warm-up (the first 30% of the run, at least 10 s), RSS or heap
- * grew more than 10% (and more than 8 MB) or the event-loop delay more than 10% (and 5 ms) —
+ * grew more than 10% (`--max-growth`; and more than 8 MB) or the event-loop delay more than 10% (and 5 ms) —
  * the median of the first three samples after warm-up against the median of the last three — or
  * when a decision was lost (a message answered commit/delete not applied exactly once) or
  * doubled (applied more than once), or a keep_pending answer was applied.
@@ -39,12 +39,14 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '100' },
     instances: { type: 'string', default: '2' },
     json: { type: 'string' },
+    'max-growth': { type: 'string', default: '10' },
     quiet: { type: 'boolean', default: false },
   },
 });
 const durationS = args.seconds ? Number(args.seconds) : Number(args.minutes ?? 10) * 60;
 const rate = Number(args.rate);
 const instanceCount = Number(args.instances);
+const maxGrowth = Number(args['max-growth']) / 100;
 if (!(durationS > 0) || !(rate > 0) || !(instanceCount >= 1)) throw new RangeError('--seconds/--minutes, --rate and --instances must be positive');
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const apiKey = 'soak-key';
@@ -322,7 +324,7 @@ if (after.length >= 6) {
       const last = med(after.slice(-3).map((s) => pick(s)[i]!));
       const change = (last - first) / first;
       growthLines.push(`  instance ${i + 1} ${name}: ${fmt(first)} → ${fmt(last)} (${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%)`);
-      if (change > 0.1 && last - first > floor) growth.push(`instance ${i + 1} ${name} grew ${(change * 100).toFixed(1)}% (${fmt(first)} → ${fmt(last)})`);
+      if (change > maxGrowth && last - first > floor) growth.push(`instance ${i + 1} ${name} grew ${(change * 100).toFixed(1)}% (${fmt(first)} → ${fmt(last)})`);
     }
   }
 } else growthLines.push(`  too few samples after the ${warmupS.toFixed(0)} s warm-up to judge growth (${after.length})`);
@@ -334,7 +336,7 @@ log(`final statuses: ${JSON.stringify(statusCounts)}`);
 log(`faults: ${faultsApplied.length} — ${faultsApplied.slice(0, 12).join('; ')}${faultsApplied.length > 12 ? '; …' : ''}`);
 log(`mock API: ${mock.calls.filter((c) => c.action === 'commit').length} commit calls, ${mock.calls.filter((c) => c.action === 'delete').length} delete calls, ${mock.calls.filter((c) => c.injected).length} answered by injected faults`);
 log(`decisions: lost ${lost}, doubled ${doubled}, keep_pending applied ${appliedAfterKeep}, never answered 2xx (Stream gave up; allowed, not a decision) ${notAnswered}`);
-log(`growth after the ${warmupS.toFixed(0)} s warm-up (median of the first 3 vs the last 3 samples; limit +10%):`);
+log(`growth after the ${warmupS.toFixed(0)} s warm-up (median of the first 3 vs the last 3 samples; limit +${(maxGrowth * 100).toFixed(0)}%):`);
 for (const line of growthLines) log(line);
 for (const problem of problems.slice(0, 10)) log(`  ✗ ${problem}`);
 const failed = lost + doubled + appliedAfterKeep > 0 || growth.length > 0;
