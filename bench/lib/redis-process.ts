@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
+import { accepts, freePort } from './ports.js';
 import { processCpuSeconds } from './machine.js';
 
 /** A redis-server started for a bench row (no persistence, loopback, a free port). */
@@ -16,24 +16,7 @@ export const redisServerPath: string | undefined = (() => {
   return found.status === 0 ? found.stdout.trim() || undefined : undefined;
 })();
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** Starts redis-server (pinned with taskset to `cpu` when given) and waits until it accepts connections. */
 export async function startRedis(cpu?: number): Promise<RedisProcess> {

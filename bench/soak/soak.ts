@@ -23,13 +23,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent } from 'undici';
 import { createMockStreamApi, sampleMessage, samplePayload, sendCallback } from '../../src/emulator/index.js';
+import { accepts, freePort } from '../lib/ports.js';
 import { redisServerPath } from '../lib/redis-process.js';
 
 const { values: args } = parseArgs({
@@ -74,22 +74,6 @@ export default {
 `,
 );
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-const accepts = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 
 if (!redisServerPath) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
 const redisPort = await freePort();
