@@ -128,6 +128,31 @@ async function drive(pool: Pool, ratePerSecond: number, runSeconds: number, out?
   }
 }
 
+/**
+ * Opens every connection before the measurement, as Stream's keep-alive clients have them:
+ * opened under overload instead, they overflow node's listen backlog (511) and their SYNs are
+ * retried after 1, 3, 7 s — lateness no shedding can see (the first measurement showed it).
+ */
+async function openConnections(pool: Pool, connections: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: connections }, async (_, j) => {
+      const i = j % payloads.count;
+      try {
+        const response = await pool.request({
+          method: 'POST',
+          path: restPath,
+          headers: { 'content-type': 'application/json', 'x-signature': payloads.rest.signatures[i]!, 'x-api-key': benchApiKey, 'x-webhook-id': `open-${j}-${Math.random()}` },
+          body: payloads.rest.bodies[i]!,
+          headersTimeout: 20_000,
+        } as Parameters<Pool['request']>[0]);
+        await response.body.dump();
+      } catch {
+        // A refused one still opened its connection (or will be opened on first use).
+      }
+    }),
+  );
+}
+
 /** One mode at one connection count, on a fresh server. */
 async function run(mode: string, connections: number): Promise<Outcome> {
   const server = await startServer({
@@ -138,6 +163,7 @@ async function run(mode: string, connections: number): Promise<Outcome> {
   const pool = new Pool(`http://127.0.0.1:${server.port}`, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
   connectionsOf.set(pool, connections);
   try {
+    await openConnections(pool, connections);
     await drive(pool, rate / 10, 2);
     const out: Outcome = { mode, connections, sent: 0, answered: 0, decisions: 0, fallbacks: 0, overloaded: 0, notApplied: 0, other: 0, errors: 0, noConnection: 0, pastBudgetFromDue: 0, p99FromDueMs: 0, seconds: 0, serverCpu: undefined };
     const cpu0 = server.cpuSeconds();
