@@ -18,8 +18,8 @@ import { leanOpenLoop } from './lib/lean-client.js';
 import { describeFailure, failed } from './lib/load.js';
 import { hasTaskset } from './lib/machine.js';
 import { buildPayloads } from './lib/payloads.js';
-import { probe } from './lib/probe.js';
-import { answerClassifier, bodiesOf, rows } from './lib/rows.js';
+import { probedTarget } from './lib/probe.js';
+import { rows } from './lib/rows.js';
 import { startServer } from './lib/server-process.js';
 
 const { values: args } = parseArgs({
@@ -51,12 +51,7 @@ for (let round = 1; round <= Number(args.rounds); round++) {
   for (const row of chosen) {
     const server = await startServer({ script: row.script, serveArgs: row.serveArgs, env: row.env, cpu: pin ? 0 : undefined });
     try {
-      const path = row.path === 'connect' ? server.announced.CONNECT : row.path;
-      if (!path || path.startsWith('n/a')) throw new Error(`no path for ${row.id}: ${path}`);
-      const problem = await probe(row, server.port, path, payloads);
-      if (problem) throw new Error(problem);
-      const encoded = bodiesOf(row, payloads);
-      const target = { port: server.port, path, headers: row.headers, bodies: encoded.bodies, signatures: encoded.signatures, classify: answerClassifier(row.answer) };
+      const target = await probedTarget(row, server, payloads);
       await leanOpenLoop(target, { connections, seconds: Number(args.warmup), rate, tag: `cpu-warm-${round}` });
       const before = server.cpuSeconds();
       const result = await leanOpenLoop(target, { connections, seconds, rate, tag: `cpu-${round}` });

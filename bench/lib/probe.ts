@@ -4,7 +4,9 @@ import { PendingMessageResponseSchema } from '../../src/gen/pendingmessage/v1/pe
 import { actionFromProto } from '../../src/transports/twirp/message-convert.js';
 import { benchApiKey } from './common.js';
 import type { BenchPayloads } from './payloads.js';
-import { bodiesOf, type AnswerFormat, type RowSpec } from './rows.js';
+import type { LoadTarget } from './load.js';
+import { answerClassifier, bodiesOf, type AnswerFormat, type RowSpec } from './rows.js';
+import type { ServerProcess } from './server-process.js';
 
 function decodeAction(format: AnswerFormat, body: Buffer): string | undefined {
   if (format === 'protobuf') return actionFromProto(fromBinary(PendingMessageResponseSchema, body).action);
@@ -50,4 +52,17 @@ export async function probe(row: RowSpec, port: number, path: string, payloads: 
     if (answer.status !== 401) return `probe: a wrong signature got ${answer.status}, expected 401`;
   }
   return undefined;
+}
+
+/**
+ * The load target of a started row server, after its probe passed (throws otherwise): the
+ * path (Connect rows announce theirs), the row's signed bodies and its answer classifier.
+ */
+export async function probedTarget(row: RowSpec, server: Pick<ServerProcess, 'port' | 'announced'>, payloads: BenchPayloads): Promise<LoadTarget> {
+  const path = row.path === 'connect' ? server.announced.CONNECT : row.path;
+  if (!path || path.startsWith('n/a')) throw new Error(`no path for ${row.id}: ${path}`);
+  const problem = await probe(row, server.port, path, payloads);
+  if (problem) throw new Error(problem);
+  const encoded = bodiesOf(row, payloads);
+  return { port: server.port, path, headers: row.headers, bodies: encoded.bodies, signatures: encoded.signatures, classify: answerClassifier(row.answer) };
 }
