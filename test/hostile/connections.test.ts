@@ -297,7 +297,8 @@ describe('overload shedding', () => {
   });
 
   it('with shedding: false, nothing is shed', async () => {
-    const server = await listen(quietHooks({ shedding: false }));
+    // The budget counts the stall (the bytes arrived before it): 2 s leaves the handler time.
+    const server = await listen(quietHooks({ shedding: false, timeoutMs: 2000 }));
     try {
       const body = pendingBody();
       const raw = await openRaw(server.port);
