@@ -84,10 +84,12 @@ export interface PendingHooksOptions {
    */
   connect?: false | ConnectTransportOptions;
   /**
-   * Overload shedding: callbacks over `maxInFlight` (default 1000) or arriving while the event
-   * loop is more than `maxEventLoopDelayMs` late (default 150) are answered 503 `overloaded`
-   * with `Retry-After` (Twirp `unavailable`) at once, so Stream retries them, instead of being
-   * queued to miss their budget. `false` turns shedding off.
+   * Overload shedding: callbacks over the in-flight limit or arriving while the event loop is
+   * more than `maxEventLoopDelayMs` late (default 150) are answered 503 `overloaded` with
+   * `Retry-After` (Twirp `unavailable`) at once, so Stream retries them, instead of being
+   * queued to miss their budget. The limit is learned from latency (mean answer time held near
+   * half of `timeoutMs`), at most `maxInFlight` (default 1000); `adaptive: false` makes it
+   * that fixed bound. `false` turns shedding off.
    */
   shedding?: false | LoadSheddingOptions;
   /**
@@ -282,7 +284,8 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     if (paths.has(path)) throw new TypeError(`pending-hooks: Connect and another transport both serve ${path}; give connect.prefix its own value`);
   }
 
-  const shedder = createLoadShedder(sheddingOptions);
+  const shedder = createLoadShedder(sheddingOptions, timeoutMs);
+  metrics.watchInFlight(shedder);
   const pipeline = createCallbackPipeline({
     shedder,
     metrics,

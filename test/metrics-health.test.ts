@@ -83,6 +83,9 @@ describe('metrics', () => {
     // Three held in flight; the fourth is shed.
     const held = [passOn('hold'), passOn('hold'), passOn('hold')];
     while (release.length < 3) await sleep(5);
+    const during = await scrape();
+    expect(sample(during, 'pending_hooks_in_flight')).toBe(3);
+    expect(sample(during, 'pending_hooks_in_flight_limit')).toBe(3);
     expect((await passOn('fine')).status).toBe(503);
     for (const resolve of release) resolve();
     await Promise.all(held);

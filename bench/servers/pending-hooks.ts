@@ -9,7 +9,8 @@
  * (bench/servers/mock-api.ts), so every decision is really applied (inline: the answer waits
  * for the commit / hard delete); `PH_BENCH_REDIS_URL` adds `createRedisDedupeStore({ url })`.
  * bench/shedding.ts also sets `PH_BENCH_HANDLER_MS` (`min-max`: the handler sleeps that long)
- * and `PH_BENCH_SHEDDING` (`off`, or `maxInFlight,maxEventLoopDelayMs`; default: the defaults).
+ * and `PH_BENCH_SHEDDING` (`off`, `fixed` — the 1000 bound without learning —, or
+ * `maxInFlight/maxEventLoopDelayMs[/fixed]`; default: the defaults).
  *
  * Connect: when `createPendingHooks` has a `connect` option (bench/lib/connect-support.ts)
  * it is turned on with `connect: {}` and the path that answers a Connect unary call is
@@ -38,8 +39,10 @@ const options: PendingHooksOptions = {
 
 function sheddingFromEnv(value: string): PendingHooksOptions['shedding'] {
   if (value === 'off') return false;
-  const [maxInFlight, maxEventLoopDelayMs] = value.split(',').map(Number);
-  return { maxInFlight: maxInFlight!, maxEventLoopDelayMs: maxEventLoopDelayMs! };
+  if (value === 'fixed') return { adaptive: false };
+  // `maxInFlight/maxEventLoopDelayMs[/fixed]` (`,` also separates): a bound of your own, adaptive unless `fixed`.
+  const [maxInFlight, maxEventLoopDelayMs, fixed] = value.split(/[,/]/);
+  return { maxInFlight: Number(maxInFlight), ...(maxEventLoopDelayMs ? { maxEventLoopDelayMs: Number(maxEventLoopDelayMs) } : {}), ...(fixed === 'fixed' ? { adaptive: false } : {}) };
 }
 
 /** `PH_BENCH_HANDLER_MS=50-300`: the handler sleeps a uniform random time in that range. */

@@ -23,6 +23,7 @@ export const serveConfigSchema = z.strictObject({
   verifySignatures: z.boolean().optional(),
   maxInFlight: z.number().int().positive().optional(),
   maxEventLoopDelayMs: z.number().positive().optional(),
+  adaptiveLimit: z.boolean().optional(),
   maxConnections: z.number().int().positive().optional(),
   apiConnections: z.number().int().positive().optional(),
   redisUrl: z.string().min(1).optional(),
@@ -47,6 +48,8 @@ export interface ServeFlags {
   bodyLimit?: string;
   maxInFlight?: string;
   maxEventLoopDelayMs?: string;
+  /** `--fixed-in-flight`: `maxInFlight` as a fixed bound, not the ceiling of a learned one. */
+  fixedInFlight?: boolean;
   maxConnections?: string;
   /** `--no-metrics`: no `GET /metrics`. */
   metrics?: boolean;
@@ -95,6 +98,12 @@ function number(value: string | undefined, what: string): number | undefined {
 /** `{ [key]: value }` when the value is set, else nothing (so defaults apply). */
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function truthy(value: string, what: string): boolean {
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw new ConfigError(`${what} must be 1, true, 0 or false (got ${JSON.stringify(value)})`);
 }
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T | undefined {
@@ -156,6 +165,7 @@ export async function resolveServeSettings(flags: ServeFlags, env: NodeJS.Proces
     shedding: {
       maxInFlight: number(flags.maxInFlight, '--max-in-flight') ?? number(env.MAX_IN_FLIGHT, 'MAX_IN_FLIGHT') ?? file.maxInFlight,
       maxEventLoopDelayMs: number(flags.maxEventLoopDelayMs, '--max-event-loop-delay-ms') ?? number(env.MAX_EVENT_LOOP_DELAY_MS, 'MAX_EVENT_LOOP_DELAY_MS') ?? file.maxEventLoopDelayMs,
+      adaptive: flags.fixedInFlight ? false : env.FIXED_IN_FLIGHT ? !truthy(env.FIXED_IN_FLIGHT, 'FIXED_IN_FLIGHT') : (file.adaptiveLimit ?? true),
     },
   };
   // Several instances share decisions (and durable ack-first) through Redis.

@@ -32,6 +32,8 @@ export interface HookMetrics {
   dedupeHit(): void;
   /** An event delivered (webhook, SQS, SNS): its type (`other` for unlisted ones), how it came, what came of it, how long its handlers took. */
   event(type: string, via: string, outcome: EventOutcome, seconds: number): void;
+  /** Where the in-flight gauges read from (the shedder): callbacks in flight, and the limit now. */
+  watchInFlight(read: { readonly inFlight: number; readonly limit: number }): void;
   /** The registry these metrics live in (for `GET /metrics`), when any. */
   readonly registry: Registry | undefined;
 }
@@ -46,6 +48,7 @@ export const noMetrics: HookMetrics = Object.freeze({
   apiRequest: nothing,
   dedupeHit: nothing,
   event: nothing,
+  watchInFlight: nothing,
   registry: undefined,
 });
 
@@ -106,7 +109,9 @@ export function createMetrics(options: MetricsOptions = {}): HookMetrics {
   const shed = new CounterFamily('pending_hooks_shed_total', 'Callbacks answered 503 overloaded (too many in flight, or the event loop too late).', []);
   const events = new CounterFamily('pending_hooks_events_total', 'Events delivered, by type (other: types without a typed payload), delivery channel and outcome.', ['type', 'via', 'outcome']);
   const eventDuration = new HistogramFamily('pending_hooks_event_handling_seconds', 'Time from an event’s arrival until its handlers settled, by delivery channel.', ['via'], [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30]);
-  for (const metric of [callbacks, duration, budgetLeft, fallbacks, refused, apiRequests, dedupeHits, shed, events, eventDuration]) {
+  const inFlight = new ReadGauge('pending_hooks_in_flight', 'Callbacks being decided now.');
+  const inFlightLimit = new ReadGauge('pending_hooks_in_flight_limit', 'Callbacks allowed in flight now: learned from latency (see shedding.adaptive), at most maxInFlight.');
+  for (const metric of [callbacks, duration, budgetLeft, fallbacks, refused, apiRequests, dedupeHits, shed, events, eventDuration, inFlight, inFlightLimit]) {
     registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
   }
   const budgetCell = budgetLeft.cell([]);
@@ -139,7 +144,26 @@ export function createMetrics(options: MetricsOptions = {}): HookMetrics {
       events.cell3(type, via, outcome).value++;
       eventDuration.observe(eventDuration.cell1(via), seconds);
     },
+    watchInFlight(read) {
+      inFlight.read = () => read.inFlight;
+      inFlightLimit.read = () => (Number.isFinite(read.limit) ? read.limit : Number.NaN);
+    },
   };
+}
+
+/** A gauge read when scraped (nothing to update on the hot path). */
+class ReadGauge {
+  readonly type = 'gauge';
+  readonly aggregator = 'sum';
+  read: () => number = () => 0;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  get() {
+    return { name: this.name, help: this.help, type: this.type, values: [{ labels: {}, value: this.read() }], aggregator: this.aggregator };
+  }
+  reset(): void {}
 }
 
 interface CounterCell {

@@ -119,7 +119,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     const overloaded = shedder.admit();
     if (overloaded) {
       metrics.shed();
-      return refuse(route.family, overloaded, { path: route.path, inFlight: shedder.inFlight, eventLoopDelayMs: Math.round(shedder.eventLoopDelayMs) });
+      return refuse(route.family, overloaded, { path: route.path, inFlight: shedder.inFlight, limit: shedder.limit, eventLoopDelayMs: Math.round(shedder.eventLoopDelayMs) });
     }
     return { route, codec };
   }
@@ -178,7 +178,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
       if (route.method === 'DeletedPendingMessage') {
         return dispatcher.deleted(event, request.receivedAt).then(
           () => {
-            if (metrics !== noMetrics) count(event, request.receivedAt, 'deleted');
+            finished(event, request.receivedAt, 'deleted');
             return codec.encodeDeleted();
           },
           (error: unknown) => dispatchFailed(codec, event, error),
@@ -195,20 +195,22 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     }
   }
 
-  function count(event: PendingMessageEvent, receivedAt: number, outcome: CallbackOutcome): void {
-    const seconds = (performance.now() - receivedAt) / 1000;
-    metrics.callback(event.transport, event.method, outcome, seconds, timeoutSeconds - seconds);
+  /** A dispatched callback's answer: its latency teaches the shedder's limit, and is counted. */
+  function finished(event: PendingMessageEvent, receivedAt: number, outcome: CallbackOutcome): void {
+    const ms = performance.now() - receivedAt;
+    shedder.finished(ms);
+    if (metrics !== noMetrics) metrics.callback(event.transport, event.method, outcome, ms / 1000, timeoutSeconds - ms / 1000);
   }
 
   function encodeResult(codec: WireCodec, result: PassOnResult, event: PendingMessageEvent, receivedAt: number): NeutralResponse {
-    if (metrics !== noMetrics) count(event, receivedAt, result.kind === 'decided' ? result.outcome.action : result.kind);
+    finished(event, receivedAt, result.kind === 'decided' ? result.outcome.action : result.kind);
     if (result.kind === 'decided') return codec.encodePassOn(result.outcome);
     if (result.kind === 'accepted') return codec.encodeAccepted();
     return codec.encodeError(decisionNotApplied(result.outcome.action));
   }
 
   function dispatchFailed(codec: WireCodec, event: PendingMessageEvent, error: unknown): NeutralResponse {
-    if (metrics !== noMetrics) count(event, event.receivedAt, 'error');
+    finished(event, event.receivedAt, 'error');
     logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, 'dispatch failed');
     return codec.encodeError(new HookError('internal', 'internal error'));
   }

@@ -18,10 +18,12 @@ import { streamSignature } from '../support/sign-fixture.js';
  * event loop would also run the 400 clients, and their work would be counted as its latency.
  */
 
-/** Sleeps HANDLER_MIN_MS–HANDLER_MAX_MS (0 by default; cut short by the deadline), then commits. */
+/** Computes HANDLER_CPU_MS, sleeps HANDLER_MIN_MS–HANDLER_MAX_MS (0 by default; cut short by the deadline), then commits. */
 const handlers = `
 export default {
   async PassOnPendingMessage(event, { signal }) {
+    const until = performance.now() + Number(process.env.HANDLER_CPU_MS ?? 0);
+    while (performance.now() < until) {}
     const min = Number(process.env.HANDLER_MIN_MS ?? 0), max = Number(process.env.HANDLER_MAX_MS ?? 0);
     if (max > 0) await new Promise((resolve) => {
       const timer = setTimeout(resolve, min + Math.random() * (max - min));
@@ -195,6 +197,79 @@ describe('a burst over maxInFlight', () => {
     }
     // Shed callbacks ran no handler and made no API call.
     for (const a of shed) expect(mock.stateOf(a.id), a.id).toBe('pending');
+  });
+});
+
+interface SentAnswer extends Answer {
+  /** When it was sent, ms after the load began. */
+  at: number;
+}
+
+/** Open loop: `rate` signed callbacks a second for `seconds` on `connections` kept-alive connections (none sent when all are busy). */
+async function sustained(url: string, rate: number, seconds: number, connections: number): Promise<{ answers: SentAnswer[]; unsent: number }> {
+  agent = new Agent({ connections, pipelining: 1, keepAliveTimeout: 30_000 });
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      const response = await request(`${url}/healthz`, { dispatcher: agent });
+      await response.body.dump();
+    }),
+  );
+  const answers: Promise<SentAnswer>[] = [];
+  let busy = 0;
+  let unsent = 0;
+  const start = performance.now();
+  for (let k = 0; k < rate * seconds; k++) {
+    const due = start + (k * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    if (busy >= connections) {
+      unsent++;
+      continue;
+    }
+    const id = `sustained-${k}-${Math.random().toString(36).slice(2, 8)}`;
+    mock.addPendingMessage({ id });
+    const body = pendingBody({ id });
+    busy++;
+    answers.push(
+      (async () => {
+        const sent = performance.now();
+        const response = await request(`${url}/PassOnPendingMessage`, {
+          method: 'POST',
+          dispatcher: agent,
+          headers: { 'content-type': 'application/json', 'x-signature': streamSignature(appSecret, body), 'x-api-key': appKey, 'x-webhook-id': `wh-${id}` },
+          body,
+        });
+        const text = await response.body.text();
+        busy--;
+        return { id, status: response.statusCode, body: JSON.parse(text) as Record<string, unknown>, retryAfter: undefined, ms: performance.now() - sent, at: sent - start };
+      })(),
+    );
+  }
+  return { answers: await Promise.all(answers), unsent };
+}
+
+describe('a handler that computes, offered three times what it decides', () => {
+  // 3 ms of CPU per callback (~300/s on one core) and 50–150 ms of waiting; 900/s offered for 4 s.
+  // A fixed bound of 1000 would admit ~1000 in flight (over 3 s of work); the learned limit
+  // should fall to what is answered in time within about a second.
+  it('the learned in-flight limit sheds the surplus and answers the accepted ones within the budget once learned', { timeout: 40_000 }, async () => {
+    server = await serve([], { HANDLER_CPU_MS: '3', HANDLER_MIN_MS: '50', HANDLER_MAX_MS: '150' });
+    const { answers, unsent } = await sustained(server.url, 900, 4, 400);
+    const learned = answers.filter((a) => a.at >= 1500);
+    const accepted = learned.filter((a) => a.status === 200);
+    const shed = learned.filter((a) => a.status === 503 && a.body.error === 'overloaded');
+    const late = accepted.filter((a) => a.ms > timeoutMs + margin);
+    const fallbacks = accepted.filter((a) => a.body.timed_out === true);
+    console.log(
+      `sustained 900/s on a ~300/s handler, learned limit: after 1.5 s ${accepted.length} accepted (${fallbacks.length} fallbacks, ${late.length} later than ${timeoutMs + margin} ms, ` +
+        `max ${max(accepted.map((a) => a.ms)).toFixed(0)} ms, server-logged max ${max(loggedLatencies(server)).toFixed(0)} ms), ${shed.length} shed; ` +
+        `first 1.5 s: ${answers.filter((a) => a.at < 1500 && a.ms > timeoutMs + margin).length} late of ${answers.filter((a) => a.at < 1500).length}; unsent ${unsent}; statuses ${countBy(learned)}`,
+    );
+    expect(shed.length).toBeGreaterThan(0);
+    expect(accepted.length).toBeGreaterThan(0);
+    expect(late.map((a) => Math.round(a.ms))).toEqual([]);
+    // Decided by the handler, not by the deadline: the limit keeps work it cannot finish out.
+    expect(fallbacks.length).toBeLessThanOrEqual(accepted.length * 0.05);
   });
 });
 
