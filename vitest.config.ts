@@ -3,12 +3,13 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Two groups, one after the other. `load` holds the tests that saturate the machine on purpose
- * (the attack suite): run beside the others, they starve them — a busy event loop makes servers
+ * (the attack suite, the soak, the overload tests — whose bounds hold only if the server under
+ * test gets its CPU): run beside the others, they starve them — a busy event loop makes servers
  * shed callbacks (503) or miss timing bounds that are not what those tests are about. They run
  * after every other file, one file at a time. The quick benchmark is not part of `npm test` at
  * all: `npm run bench:quick` (vitest.bench-quick.config.ts), its own step in CI.
  */
-const load = ['test/hostile/attack-suite.test.ts', 'test/soak.test.ts'];
+const load = ['test/hostile/attack-suite.test.ts', 'test/soak.test.ts', 'test/production/overload.test.ts'];
 const benchQuick = 'test/bench-quick.test.ts';
 const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
 
