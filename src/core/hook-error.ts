@@ -1,7 +1,7 @@
 /**
  * The one error type of pending-hooks. Every failure a request can meet carries a code from a
  * closed set; each transport maps the code to its own wire form at the edge
- * (`rest/error-status.ts`, `twirp/error-code.ts`).
+ * (`rest/errors.ts`, `twirp/errors.ts`).
  */
 export const hookErrorCodes = [
   'not_found',

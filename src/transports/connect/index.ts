@@ -17,7 +17,7 @@ import type { AppKeyring } from '../../signature/app-keyring.js';
 import { jsonNestsDeeperThan } from '../json-depth.js';
 import { payloadFromRequest } from '../twirp/decode.js';
 import { actionToProto } from '../twirp/message-convert.js';
-import { errorResponse } from './error-response.js';
+import { errorResponse } from './errors.js';
 import { createUnaryFastPath, fastUnaryEncoding, type ConnectDispatch } from './unary-fast-path.js';
 
 /**

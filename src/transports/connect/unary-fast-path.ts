@@ -7,8 +7,8 @@ import type { PassOnResult } from '../../decision/decision.js';
 import type { PendingMessageEvent, PendingMessageMethod } from '../../event/pending-message-event.js';
 import { messageIdProblem } from '../../event/message-id.js';
 import { decodeTwirpJson, decodeTwirpProtobuf } from '../twirp/decode.js';
-import { errorResponse } from './error-response.js';
-import { connectUnaryEncoder, type ConnectUnaryEncoder, type ConnectUnaryEncoding } from './unary-encode.js';
+import { errorResponse } from './errors.js';
+import { connectUnaryEncoder, type ConnectUnaryEncoder, type ConnectUnaryEncoding } from './encode.js';
 
 /*
  * Connect unary calls (`POST`, `application/proto` or `application/json`) served without
@@ -17,7 +17,7 @@ import { connectUnaryEncoder, type ConnectUnaryEncoder, type ConnectUnaryEncodin
  * connect-es gives for the same call (status, content type, bytes): the body is decoded by the
  * compiled Twirp decoders, which accept exactly what protobuf-es accepts with connect-es's
  * options (binary: any `readUnknownFields`, recursion limit 100; JSON: unknown fields ignored,
- * recursion limit 100) and give the same payload; answers come from `unary-encode.ts`.
+ * recursion limit 100) and give the same payload; answers come from `encode.ts`.
  *
  * Whatever this path does not serve it hands back (`undefined`) for connect-es to answer:
  * other protocols and content types, GET, a `connect-protocol-version` other than 1, a

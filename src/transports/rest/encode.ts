@@ -1,7 +1,7 @@
 import type { HookError } from '../../core/hook-error.js';
 import type { NeutralResponse } from '../../core/neutral.js';
 import { createPassOnAnswers } from '../pass-on-answers.js';
-import { restErrorStatus } from './error-status.js';
+import { restErrorStatus } from './errors.js';
 
 const jsonHeaders: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json; charset=utf-8' });
 

@@ -9,7 +9,7 @@ import {
   type PendingMessageResponse,
 } from '../../gen/pendingmessage/v1/pending_message_pb.js';
 import { twirpContentTypeJson, twirpContentTypeProtobuf, type TwirpEncoding } from './content-type.js';
-import { twirpErrorFor } from './error-code.js';
+import { twirpErrorFor } from './errors.js';
 import { createPassOnAnswers } from '../pass-on-answers.js';
 import { actionToProto } from './message-convert.js';
 

@@ -93,7 +93,7 @@ export {
   type TwirpEncoder,
   type TwirpErrorBody,
 } from './encode.js';
-export { hookErrorToTwirpCode, twirpCodeToHttpStatus, twirpErrorFor, type TwirpCode } from './error-code.js';
+export { hookErrorToTwirpCode, twirpCodeToHttpStatus, twirpErrorFor, type TwirpCode } from './errors.js';
 export {
   actionFromProto,
   actionToProto,
