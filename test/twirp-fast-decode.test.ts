@@ -21,11 +21,11 @@ import {
   payloadFromRequest,
   protobufRecursionLimit,
 } from '../src/transports/twirp/decode.js';
-import { compileFastTwirpDecoders } from '../src/transports/twirp/fast-decode.js';
+import { compileFastTwirpDecoders } from '../src/transports/twirp/fast-decode/index.js';
 import { pendingMessageRequestFromBody } from '../src/transports/twirp/message-convert.js';
 
 /*
- * The compiled Twirp decoders (src/transports/twirp/fast-decode*.ts) against the reference
+ * The compiled Twirp decoders (src/transports/twirp/fast-decode/) against the reference
  * they replace: protobuf-es `fromBinary` / `fromJson` followed by `payloadFromRequest`, kept
  * here as it was in decode.ts. For every input, realistic or hostile, both give the same
  * payload (same keys in the same order, same prototypes, same values: -0 and NaN included)

@@ -13,8 +13,8 @@ import type { DecodedPayload } from '../src/event/pending-message-event.js';
 import { PendingMessageRequestSchema } from '../src/gen/pendingmessage/v1/pending_message_pb.js';
 import type { DecodeLimits } from '../src/transports/codec.js';
 import { createTwirpDecoders, decodeTwirpProtobuf, warnTwirpSlowPathOnce, type TwirpDecoders } from '../src/transports/twirp/decode.js';
-import { compileFastTwirpDecoders } from '../src/transports/twirp/fast-decode.js';
-import { describeFieldKind } from '../src/transports/twirp/fast-decode-plan.js';
+import { compileFastTwirpDecoders } from '../src/transports/twirp/fast-decode/index.js';
+import { describeFieldKind } from '../src/transports/twirp/fast-decode/plan.js';
 import { createTwirpFamily, twirpProtobufCodec } from '../src/transports/twirp/index.js';
 import { flattenedStructField, restFromProto, restToProto } from '../src/transports/twirp/message-convert.js';
 

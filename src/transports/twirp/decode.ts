@@ -12,8 +12,8 @@ import {
 import type { DecodeLimits } from '../codec.js';
 import { jsonTextNestsDeeperThan } from '../json-depth.js';
 import { decoderBug } from './decoder-bug.js';
-import { compileFastTwirpDecoders } from './fast-decode.js';
-import type { UnsupportedField } from './fast-decode-plan.js';
+import { compileFastTwirpDecoders } from './fast-decode/index.js';
+import type { UnsupportedField } from './fast-decode/plan.js';
 import { restFromProto } from './message-convert.js';
 
 /*
@@ -24,7 +24,7 @@ import { restFromProto } from './message-convert.js';
  * Everything here is derived from the request's descriptor (`createTwirpDecoders`), the
  * generated `PendingMessageRequestSchema` for the module's exports: a field added to the .proto
  * reaches the payload without an edit here. The hot path uses decoders compiled at load from
- * the descriptors (`fast-decode.ts`), which give the same payloads and errors as protobuf-es
+ * the descriptors (`fast-decode/`), which give the same payloads and errors as protobuf-es
  * followed by `payloadFromRequest` at a fraction of the cost. Should the schema use a kind of
  * field they do not compile, protobuf-es decodes instead, and `warnTwirpSlowPathOnce` says so
  * (once, when a Twirp transport is created) naming each field and its kind.
@@ -267,7 +267,7 @@ export function warnTwirpSlowPathOnce(logger?: WarnLogger, from: TwirpDecoders =
   if (from === decoders) warned = true;
   const message =
     `pending-hooks: Twirp requests are decoded with protobuf-es (about 5× slower) because ${from.fastDecoderFallback}. ` +
-    'Teach src/transports/twirp/fast-decode-plan.ts (and both fast decoders) that kind, or change the field.';
+    'Teach src/transports/twirp/fast-decode/plan.ts (and both fast decoders) that kind, or change the field.';
   const fields = from.unsupportedFields.map(({ field, kind }) => ({ field, kind }));
   if (logger) logger.warn({ fields }, message);
   else process.emitWarning(message, { code: 'PENDING_HOOKS_TWIRP_SLOW_DECODE', detail: fields.map((f) => `${f.field}: ${f.kind}`).join('\n') });

@@ -30,7 +30,7 @@ import {
  * Protobuf ⇄ the REST shape, derived from the generated descriptors: no field is named here, so
  * a field added to the .proto is converted without an edit. The handler sees one message shape
  * whichever transport carried it: Stream's snake_case JSON object, as `message-schema.ts`
- * parses it. The rule (the fast decoders, `fast-decode-plan.ts`, follow the same one):
+ * parses it. The rule (the fast decoders, `fast-decode/plan.ts`, follow the same one):
  *
  * - output keys are proto field names (snake_case), in declaration order;
  * - unset fields with explicit presence are omitted, implicit-presence scalars always appear;

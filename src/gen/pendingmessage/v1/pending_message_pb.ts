@@ -17,7 +17,7 @@
 // test/twirp-proto-source.test.ts fails, naming the field, until it is there).
 // The Twirp decoders, their fast paths and the converters to the handler's
 // event are derived from the descriptors and need no edit. A field of a kind
-// the fast paths do not compile (see src/transports/twirp/fast-decode-plan.ts)
+// the fast paths do not compile (see src/transports/twirp/fast-decode/plan.ts)
 // makes every request decode through protobuf-es, and is warned about at
 // start-up.
 

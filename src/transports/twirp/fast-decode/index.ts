@@ -1,13 +1,13 @@
 import type { DescMessage } from '@bufbuild/protobuf';
-import type { HookError } from '../../core/hook-error.js';
-import type { DecodedPayload } from '../../event/pending-message-event.js';
-import { compileBinaryDecoder } from './fast-decode-binary.js';
-import { compileJsonReader } from './fast-decode-json.js';
-import { compileRequestPlan, type PlanUnsupported } from './fast-decode-plan.js';
+import type { HookError } from '../../../core/hook-error.js';
+import type { DecodedPayload } from '../../../event/pending-message-event.js';
+import { compileBinaryDecoder } from './binary.js';
+import { compileJsonReader } from './json.js';
+import { compileRequestPlan, type PlanUnsupported } from './plan.js';
 
 /*
  * Fast Twirp request decoders compiled from the generated descriptors (see
- * `fast-decode-plan.ts`): the same payloads and the same error codes as protobuf-es followed by
+ * `plan.ts`): the same payloads and the same error codes as protobuf-es followed by
  * `payloadFromRequest`, several times faster. `test/twirp-fast-decode.test.ts` fuzzes the
  * equivalence.
  */

@@ -3,7 +3,7 @@ import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf
 /*
  * Decoding plans compiled once, at module load, from the generated protobuf-es descriptors:
  * the descriptors stay the one source of truth for field names, numbers and kinds. The fast
- * decoders (`fast-decode-binary.ts`, `fast-decode-json.ts`) walk these plans and build the
+ * decoders (`binary.ts`, `json.ts`) walk these plans and build the
  * REST-shaped payload directly, following the conversion rule of `message-convert.ts`:
  *
  * - output keys are proto field names (snake_case);

@@ -1,9 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { HookError } from '../../core/hook-error.js';
-import { decoderBug } from './decoder-bug.js';
-import { asBuffer } from '../../core/as-buffer.js';
-import type { DecodedPayload } from '../../event/pending-message-event.js';
-import type { PendingMessage, RequestInfo } from '../../event/message-schema.js';
+import { HookError } from '../../../core/hook-error.js';
+import { decoderBug } from '../decoder-bug.js';
+import { asBuffer } from '../../../core/as-buffer.js';
+import type { DecodedPayload } from '../../../event/pending-message-event.js';
+import type { PendingMessage, RequestInfo } from '../../../event/message-schema.js';
 import {
   kindBool,
   kindMessage,
@@ -15,7 +15,7 @@ import {
   type MessagePlan,
   type RequestPlan,
   type WktPlan,
-} from './fast-decode-plan.js';
+} from './plan.js';
 
 /*
  * A protobuf binary decoder compiled from a `RequestPlan`: it reads the wire format straight

@@ -1,7 +1,7 @@
-import { HookError } from '../../core/hook-error.js';
-import { decoderBug } from './decoder-bug.js';
-import type { DecodedPayload } from '../../event/pending-message-event.js';
-import type { PendingMessage, RequestInfo } from '../../event/message-schema.js';
+import { HookError } from '../../../core/hook-error.js';
+import { decoderBug } from '../decoder-bug.js';
+import type { DecodedPayload } from '../../../event/pending-message-event.js';
+import type { PendingMessage, RequestInfo } from '../../../event/message-schema.js';
 import {
   kindBool,
   kindMessage,
@@ -11,7 +11,7 @@ import {
   kindStruct,
   type MessagePlan,
   type RequestPlan,
-} from './fast-decode-plan.js';
+} from './plan.js';
 
 /*
  * A protobuf-JSON reader compiled from a `RequestPlan`: it walks the value `JSON.parse` gave
