@@ -19,7 +19,9 @@ import type { StreamApi } from './stream-api/stream-api.js';
 import { fromStreamChat, type StreamChatLike } from './stream-api/stream-chat-adapter.js';
 import { createRestFamily } from './transports/rest/index.js';
 import { createTwirpFamily, twirpServiceName } from './transports/twirp/index.js';
-import { createConnectTransport, type ConnectTransport, type ConnectTransportOptions } from './transports/connect/index.js';
+import { connectRoutePath, createConnectFamily, type ConnectTransportOptions } from './transports/connect/index.js';
+import { createTransportForPath } from './transports/transport-for-path.js';
+import type { HookError } from './core/hook-error.js';
 import { createEventRegistry, type EventWebhooks } from './event-webhooks/event-registry.js';
 import { createEventRoute, type EventRoute, type EventRouteOptions } from './event-webhooks/event-route.js';
 
@@ -123,6 +125,16 @@ export interface ResolvedPendingHooksOptions {
   readonly apiKeys: readonly string[];
 }
 
+/** Connect and gRPC-Web, when turned on: their paths, served by the one pipeline. */
+export interface ConnectTransport {
+  /** Full paths served (prefix included). */
+  readonly paths: readonly string[];
+  /** The pipeline's `handle`: synchronous when every stage is (a Connect unary call, a synchronous handler and store, no gzip, no async `authenticate`). */
+  handle(request: NeutralRequest): NeutralResponse | Promise<NeutralResponse>;
+  /** An error met by an adapter (such as a too-large body), in the caller's protocol. */
+  fail(contentType: string | undefined, error: HookError): NeutralResponse;
+}
+
 /** A configured set of pending-message handlers, servable by any adapter. */
 export interface PendingHooks {
   /** Registers the handler for one of Stream's callbacks (one per method; a second replaces the first). */
@@ -131,7 +143,7 @@ export interface PendingHooks {
   readonly logger: Logger;
   /** The framework-neutral request pipeline the adapters drive. */
   readonly pipeline: CallbackPipeline;
-  /** The Connect / gRPC-Web transport, when turned on. */
+  /** The Connect / gRPC-Web routes, when turned on (served by `pipeline` like every route). */
   readonly connect: ConnectTransport | undefined;
   /** Event webhook handlers by type: `hooks.events.on('message.new', fn)`; also `dispatch` for SQS and SNS deliveries. */
   readonly events: EventWebhooks;
@@ -170,8 +182,6 @@ function positive(value: number | undefined, fallbackValue: number, what: string
 function isStreamApi(api: object): api is StreamApi {
   return typeof (api as StreamApi).commitMessage === 'function' && typeof (api as StreamApi).hardDeleteMessage === 'function';
 }
-
-const twirpPathWithEmptyPrefix = /^\/[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+\/[A-Za-z_][\w]*$/;
 
 /**
  * Creates the handlers' home: register with `.on('PassOnPendingMessage', fn)`, then serve with
@@ -275,28 +285,29 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     paths.add(route.path);
   }
 
-  // Refused requests are anyone's to send: their log lines are rate-limited (and counted when dropped).
-  const refusals = createRateLimitedLog(logger, refusalLinesPerSecond);
-  const connect = options.connect
-    ? createConnectTransport({ ...options.connect, prefix: resolved.connectPrefix }, { keyring, dispatcher, bodyLimit: resolved.bodyLimit, maxJsonDepth: resolved.maxJsonDepth, logger, refusals })
-    : undefined;
-  for (const path of connect?.paths ?? []) {
-    if (paths.has(path)) throw new TypeError(`pending-hooks: Connect and another transport both serve ${path}; give connect.prefix its own value`);
+  // Connect and gRPC-Web (off by default): routes of their own, through the same pipeline.
+  const connectOptions = options.connect || undefined;
+  const connectRoutes: CallbackRoute[] = [];
+  if (connectOptions) {
+    const family = createConnectFamily({ grpcWeb: connectOptions.grpcWeb ?? true, bodyLimit: resolved.bodyLimit, maxJsonDepth: resolved.maxJsonDepth });
+    for (const method of ['PassOnPendingMessage', 'DeletedPendingMessage'] as const) {
+      const path = connectRoutePath(resolved.connectPrefix!, method);
+      if (paths.has(path)) throw new TypeError(`pending-hooks: Connect and another transport both serve ${path}; give connect.prefix its own value`);
+      connectRoutes.push({ path, family, method, verify: true, authenticate: connectOptions.authenticate });
+    }
+    routes.push(...connectRoutes);
   }
 
+  // Refused requests are anyone's to send: their log lines are rate-limited (and counted when dropped).
+  const refusals = createRateLimitedLog(logger, refusalLinesPerSecond);
   const shedder = createLoadShedder(sheddingOptions, timeoutMs);
   metrics.watchInFlight(shedder);
   const pipeline = createCallbackPipeline({
     shedder,
     metrics,
     timeoutMs,
-    connect,
     routes,
-    familyForUnknownPath(path) {
-      if (!twirp) return rest;
-      if (twirpPrefix === '' ? twirpPathWithEmptyPrefix.test(path) : path.startsWith(`${twirpPrefix}/`)) return twirp;
-      return rest;
-    },
+    transportFor: createTransportForPath({ routes, rest, twirp: twirp && { family: twirp, prefix: twirpPrefix! } }),
     keyring,
     bodyLimit: resolved.bodyLimit,
     maxJsonDepth: resolved.maxJsonDepth,
@@ -304,6 +315,11 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     logger,
     refusals,
   });
+  const connect: ConnectTransport | undefined = connectOptions && {
+    paths: connectRoutes.map((route) => route.path),
+    handle: pipeline.handle,
+    fail: (contentType, error) => pipeline.fail(connectRoutes[0], connectRoutes[0]!.path, error, contentType === undefined ? {} : { 'content-type': contentType }),
+  };
 
   const events = createEventRegistry(logger, metrics);
   const eventRoute = createEventRoute(

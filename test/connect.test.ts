@@ -4,11 +4,12 @@ import { Code, ConnectError, createClient, type Interceptor } from '@connectrpc/
 import { createConnectTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { createMethodSerializationLookup, validateReadWriteMaxBytes } from '@connectrpc/connect/protocol';
 import { codeToHttpStatus, errorToJsonBytes } from '@connectrpc/connect/protocol-connect';
+import Fastify from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockStreamApi, type MockStreamApi } from '../src/emulator/index.js';
 import { Action, PendingMessageRequestSchema, PendingMessageService } from '../src/gen/pendingmessage/v1/pending_message_pb.js';
-import { createPendingHooks, decide, type PendingMessageEvent } from '../src/index.js';
+import { createPendingHooks, decide, pendingHooksPlugin, type PendingMessageEvent } from '../src/index.js';
 import { appKey, appSecret, postSigned, sleep, startHooksServer, type RunningServer } from './support/servers.js';
 import { streamSignature } from './support/sign-fixture.js';
 
@@ -80,6 +81,30 @@ describe('Connect and gRPC-Web on the same handlers', () => {
     expect(await raw.json()).toEqual({ code: 'unauthenticated', message: 'unauthenticated' });
   });
 
+  it('through the fastify plugin in a host app: the same routes and stages', async () => {
+    const host = Fastify();
+    const hooks = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger: pino({ level: 'silent' }), connect: {} });
+    hooks.on('PassOnPendingMessage', (e) => (e.message.text === 'spam' ? decide.delete('spam') : decide.commit()));
+    await host.register(pendingHooksPlugin, { hooks, prefix: '/stream' });
+    const url = await host.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const baseUrl = `${url}/stream/connect`;
+      const clients = [
+        createClient(PendingMessageService, createConnectTransport({ baseUrl, httpVersion: '1.1', useBinaryFormat: true, interceptors: [signing('connect-proto')] })),
+        createClient(PendingMessageService, createConnectTransport({ baseUrl, httpVersion: '1.1', useBinaryFormat: false, interceptors: [signing('connect-json')] })),
+        createClient(PendingMessageService, createGrpcWebTransport({ baseUrl, httpVersion: '1.1', interceptors: [signing('grpc-web')] })),
+      ];
+      for (const [i, client] of clients.entries()) {
+        expect(await client.passOnPendingMessage(request(`plugin-${i}`, 'spam'))).toMatchObject({ action: Action.DELETE, reason: 'spam' });
+      }
+      const unsigned = createClient(PendingMessageService, createGrpcWebTransport({ baseUrl, httpVersion: '1.1' }));
+      await expect(unsigned.passOnPendingMessage(request('plugin-unsigned', 'x'))).rejects.toMatchObject({ code: Code.Unauthenticated });
+    } finally {
+      await host.close();
+      await hooks.close();
+    }
+  });
+
   it('is off by default', async () => {
     const plain = await startHooksServer({}, (hooks) => hooks.on('PassOnPendingMessage', () => decide.commit()));
     try {
@@ -117,6 +142,53 @@ describe('Connect and gRPC-Web on the same handlers', () => {
     expect(deep.status).toBe(400);
     const garbage = await post(new Uint8Array([0xff, 0xff, 0xff, 0x01]), 'application/proto');
     expect(garbage.status).toBe(400);
+  });
+});
+
+/** The value of one sample in Prometheus text (0 when absent). */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const labelText = line.slice(name.length + 1, line.indexOf('}'));
+    if (Object.entries(labels).every(([key, value]) => labelText.includes(`${key}="${value}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}
+
+describe('Connect and gRPC-Web take the pipeline\'s stages: shedding, refusals and metrics as REST and Twirp', () => {
+  it('sheds over maxInFlight (unavailable, before the body is read), counts refusals, and counts answered calls by transport', async () => {
+    const release: (() => void)[] = [];
+    const hooksServer = await startHooksServer({ connect: {}, metrics: true, shedding: { maxInFlight: 1 } }, (hooks) =>
+      hooks.on('PassOnPendingMessage', async (e) => {
+        if (e.message.text === 'hold') await new Promise<void>((resolve) => release.push(resolve));
+        return decide.commit();
+      }),
+    );
+    try {
+      const base = `${hooksServer.url}/connect`;
+      const proto = createClient(PendingMessageService, createConnectTransport({ baseUrl: base, httpVersion: '1.1', useBinaryFormat: true, interceptors: [signing('connect-proto')] }));
+      const json = createClient(PendingMessageService, createConnectTransport({ baseUrl: base, httpVersion: '1.1', useBinaryFormat: false, interceptors: [signing('connect-json')] }));
+      const grpcWeb = createClient(PendingMessageService, createGrpcWebTransport({ baseUrl: base, httpVersion: '1.1', interceptors: [signing('grpc-web')] }));
+      const held = proto.passOnPendingMessage(request('shed-held', 'hold'));
+      while (release.length < 1) await sleep(5);
+      for (const client of [proto, json, grpcWeb]) {
+        const error = await client.passOnPendingMessage(request('shed-me', 'x')).catch((e: unknown) => ConnectError.from(e));
+        expect((error as ConnectError).code).toBe(Code.Unavailable);
+      }
+      release[0]!();
+      expect(await held).toMatchObject({ action: Action.COMMIT });
+      const unsigned = createClient(PendingMessageService, createConnectTransport({ baseUrl: base, httpVersion: '1.1' }));
+      await expect(unsigned.passOnPendingMessage(request('no-sig', 'x'))).rejects.toMatchObject({ code: Code.Unauthenticated });
+      expect(await grpcWeb.passOnPendingMessage(request('grpc-web-ok', 'x'))).toMatchObject({ action: Action.COMMIT });
+
+      const metrics = await (await fetch(`${hooksServer.url}/metrics`)).text();
+      expect(sample(metrics, 'pending_hooks_callbacks_total', { transport: 'connect', method: 'PassOnPendingMessage', outcome: 'commit' })).toBe(2);
+      expect(sample(metrics, 'pending_hooks_refused_total', { code: 'overloaded' })).toBe(3);
+      expect(sample(metrics, 'pending_hooks_refused_total', { code: 'invalid_signature' })).toBe(1);
+      expect(hooksServer.logs.filter((line) => line.msg === 'callback refused' && line.code === 'overloaded')).toHaveLength(3);
+    } finally {
+      await hooksServer.close();
+    }
   });
 });
 
@@ -252,6 +324,13 @@ describe('Connect unary fast path: the same status, content type and bytes as co
     expect(notJson).toEqual(await call('{"message":', { contentType: 'application/json' }, '0'));
     expect(notJson.status).toBe(400);
     await expectBoth('{"message":{"text":"x"}}', { contentType: 'application/json' }, failed(Code.InvalidArgument, 'message.id is required'));
+    // Invalid UTF-8: the compiled JSON decoder refuses it, connect-es's TextDecoder replaces it; connect-es's decoding decides.
+    const invalidUtf8 = () => Buffer.concat([Buffer.from(`{"message":{"id":"u8-${++calls}","text":"a`), Buffer.from([0xff]), Buffer.from('"}}')]);
+    await expectBoth(invalidUtf8, { contentType: 'application/json' }, ok(passOn, false, { action: Action.COMMIT }));
+    // A lone surrogate in the id: refused in connect-es's words either way.
+    const loneSurrogate = await call('{"message":{"id":"\\ud800"}}', { contentType: 'application/json' }, '1');
+    expect(loneSurrogate).toEqual(await call('{"message":{"id":"\\ud800"}}', { contentType: 'application/json' }, '0'));
+    expect(loneSurrogate.status).toBe(400);
   });
 
   it('a gzip body declared with Content-Encoding is inflated before the signature check and decoding', async () => {

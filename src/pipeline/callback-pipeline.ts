@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import type { PassOnResult } from '../decision/decision.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { messageIdProblem } from '../event/message-id.js';
-import type { PendingMessageEvent, PendingMessageMethod } from '../event/pending-message-event.js';
+import type { DecodedPayload, PendingMessageEvent } from '../event/pending-message-event.js';
 import type { AppKeyring } from '../signature/app-keyring.js';
-import type { TransportFamily, WireCodec } from '../transports/codec.js';
-import type { ConnectTransport } from '../transports/connect/index.js';
+import type { CallbackRoute, TransportFamily, WireCodec } from '../transports/codec.js';
+import type { ServedBy } from '../transports/transport-for-path.js';
 import { decisionNotApplied, HookError } from '../core/hook-error.js';
 import { noMetrics, type CallbackOutcome, type HookMetrics } from '../observe/metrics.js';
 import type { LoadShedder } from '../core/load-shedder.js';
@@ -13,23 +13,15 @@ import { clip, type RateLimitedLog } from '../core/log-safe.js';
 import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from '../core/neutral.js';
 import { refusalClosesConnection, withConnectionClose } from '../core/connection-close.js';
 import { createEvent } from '../event/create-event.js';
-import { readVerifiedBody, type VerifiedBody, type VerifyOptions } from '../signature/verified-body.js';
+import { readAuthenticatedBody, readVerifiedBody, type VerifiedBody, type VerifyOptions } from '../signature/verified-body.js';
 
-/** One served path: which protocol, which of Stream's two methods. */
-export interface CallbackRoute {
-  readonly path: string;
-  readonly family: TransportFamily;
-  readonly method: PendingMessageMethod;
-  /** False only when signature checks were explicitly turned off for this transport. */
-  readonly verify: boolean;
-}
+export type { CallbackRoute } from '../transports/codec.js';
 
 export interface PipelineOptions {
+  /** Every served path: REST, Twirp and Connect routes. */
   routes: readonly CallbackRoute[];
-  /** Connect / gRPC-Web, which decode and encode through connect-es: served by path. */
-  connect?: ConnectTransport | undefined;
-  /** Picks the family that answers an unknown path (REST 404 or Twirp bad_route). */
-  familyForUnknownPath(path: string): TransportFamily;
+  /** Picks the transport for a path: its route, or the family that answers an unknown path. */
+  transportFor(path: string): ServedBy;
   keyring: AppKeyring;
   bodyLimit: number;
   maxJsonDepth: number;
@@ -52,74 +44,80 @@ export interface PreflightMatch {
 }
 
 /**
- * The request pipeline, framework-neutral: route and method → content type → size → signature
- * → decode → validate → dispatch → answer. `handle` runs all of it; adapters that check route,
- * method, content type and size themselves (the fastify plugin) call `preflight` early and
- * `process` once the body is read.
+ * The request pipeline, framework-neutral, the same for every transport: route and method →
+ * content type → size → signature → decode → validate → dispatch → answer. `handle` runs all
+ * of it; adapters that check route, method, content type and size themselves (the node
+ * listener, the fastify plugin) call `preflight` early and `process` once the body is read.
  */
 export interface CallbackPipeline {
   readonly routes: readonly CallbackRoute[];
-  /** The REST or Twirp route served at a path (without query string). */
-  routeFor(path: string): CallbackRoute | undefined;
-  /** True when a path is one of the Connect / gRPC-Web paths (handled by `handle`). */
-  servesConnect(path: string): boolean;
+  /**
+   * The transport for a path (without query string): its route (REST, Twirp or Connect), or
+   * for a path no route serves, the family whose format answers it (`'family' in served`).
+   */
+  transportFor(path: string): ServedBy;
   /** Runs every stage; synchronous when every stage is (no gzip, synchronous handler and store, dry run). */
   handle(request: NeutralRequest): NeutralResponse | Promise<NeutralResponse>;
-  /** Route, method and content-type checks; an error response, or the codec to use. */
+  /** Route, method and content-type checks, and shedding; an error response, or the codec to use. */
   preflight(route: CallbackRoute, method: string, headers: NeutralHeaders): PreflightMatch | NeutralResponse;
-  /** Size (inflated), signature, decode, dispatch; synchronous when every stage is. */
+  /** Size (inflated), signature, decode, validate, dispatch, answer; synchronous when every stage is. */
   process(match: PreflightMatch, request: NeutralRequest): NeutralResponse | Promise<NeutralResponse>;
   /** The error answer for an unknown path, in the protocol the path looks like. */
   notFound(path: string, method: string): NeutralResponse;
   /** Answers an error met by an adapter (such as a too-large body) in the route's protocol. */
-  fail(route: CallbackRoute | undefined, path: string, error: HookError): NeutralResponse;
+  fail(route: CallbackRoute | undefined, path: string, error: HookError, headers?: NeutralHeaders): NeutralResponse;
 }
 
 const gzipEncoding = 'gzip';
+const noHeaders: NeutralHeaders = Object.freeze({});
 
 export function createCallbackPipeline(options: PipelineOptions): CallbackPipeline {
-  const { keyring, bodyLimit, dispatcher, logger, refusals, shedder, metrics } = options;
+  const { keyring, bodyLimit, dispatcher, logger, refusals, shedder, metrics, transportFor } = options;
   const timeoutSeconds = options.timeoutMs / 1000;
   const limits = { maxJsonDepth: options.maxJsonDepth };
-  const byPath = new Map(options.routes.map((route) => [route.path, route]));
-  const connectPaths = new Set(options.connect?.paths);
-  const verifyOptionsFor = (verify: boolean, protobuf: boolean): VerifyOptions => ({
+  const verifyOptionsFor = (verify: boolean, protobuf: boolean, sniffGzip = true): VerifyOptions => ({
     keyring,
     bodyLimit,
     verify,
     malformedCode: protobuf ? 'malformed_protobuf' : 'malformed_json',
-    sniffGzip: true,
+    sniffGzip,
   });
   // By (route verifies ? 2 : 0) + (protobuf ? 1 : 0): built once, not per request.
   const verifyOptions = [verifyOptionsFor(false, false), verifyOptionsFor(false, true), verifyOptionsFor(true, false), verifyOptionsFor(true, true)];
+  // Connect always verifies (or authenticates); gzip only when declared (gRPC-Web bodies are enveloped).
+  const connectVerifyOptions = verifyOptionsFor(true, true, false);
 
-  /** Context values are the client's: callers pass them through `clip`. */
-  function refuse(family: TransportFamily | WireCodec, error: HookError, context: Record<string, unknown>): NeutralResponse {
+  /** Logs and counts a refusal. Context values are the client's: callers pass them through `clip`. */
+  function logRefusal(error: HookError, context: Record<string, unknown>): void {
     refusals.write(error.code === 'internal' ? 'error' : 'warn', { ...context, code: error.code, why: error.detail ?? error.message }, 'callback refused');
     metrics.refused(error.code);
-    const response = family.encodeError(error);
+  }
+
+  function refuse(family: TransportFamily | WireCodec, error: HookError, context: Record<string, unknown>, headers: NeutralHeaders): NeutralResponse {
+    logRefusal(error, context);
+    const response = family.encodeError(error, headers);
     return refusalClosesConnection(error.code) ? withConnectionClose(response) : response;
   }
 
   function preflight(route: CallbackRoute, method: string, headers: NeutralHeaders): PreflightMatch | NeutralResponse {
-    if (method !== 'POST') {
-      const shown = clip(method);
-      return refuse(route.family, new HookError('method_not_allowed', `${shown} is not allowed; Stream POSTs callbacks`), { path: route.path, method: shown });
-    }
     const contentType = headerValue(headers, 'content-type');
-    const codec = route.family.codecFor(contentType);
-    if (!codec) {
-      return refuse(route.family, new HookError('unsupported_media_type', `content type ${JSON.stringify(clip(contentType) ?? '')} is not served here`), { path: route.path });
+    const codec = route.family.codecFor(contentType, method, headers);
+    if (codec === undefined) {
+      if (method !== 'POST') {
+        const shown = clip(method);
+        return refuse(route.family, new HookError('method_not_allowed', `${shown} is not allowed; Stream POSTs callbacks`), { path: route.path, method: shown }, headers);
+      }
+      return refuse(route.family, new HookError('unsupported_media_type', `content type ${JSON.stringify(clip(contentType) ?? '')} is not served here`), { path: route.path }, headers);
     }
     const encoding = headerValue(headers, 'content-encoding');
     if (encoding !== undefined && encoding !== gzipEncoding && encoding !== 'identity' && encoding.trim().toLowerCase() !== gzipEncoding) {
-      return refuse(route.family, new HookError('unsupported_media_type', `content encoding ${JSON.stringify(clip(encoding))} is not supported (gzip is)`), { path: route.path });
+      return refuse(route.family, new HookError('unsupported_media_type', `content encoding ${JSON.stringify(clip(encoding))} is not supported (gzip is)`), { path: route.path }, headers);
     }
     // Shed before the body is read or decoded: the refusal costs less than the work it spares.
     const overloaded = shedder.admit();
     if (overloaded) {
       metrics.shed();
-      return refuse(route.family, overloaded, { path: route.path, inFlight: shedder.inFlight, limit: shedder.limit, eventLoopDelayMs: Math.round(shedder.eventLoopDelayMs) });
+      return refuse(route.family, overloaded, { path: route.path, inFlight: shedder.inFlight, limit: shedder.limit, eventLoopDelayMs: Math.round(shedder.eventLoopDelayMs) }, headers);
     }
     return { route, codec };
   }
@@ -149,30 +147,33 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     );
   }
 
+  /** Size and signature (or the route's `authenticate` check), then the rest. */
   function verifyAndAnswer(match: PreflightMatch, request: NeutralRequest): NeutralResponse | Promise<NeutralResponse> {
-    const verifying = readVerifiedBody(request, verifyOptions[(match.route.verify ? 2 : 0) + (match.codec.transport === 'twirp-protobuf' ? 1 : 0)]!);
+    const { route, codec } = match;
+    let verifying: VerifiedBody | HookError | Promise<VerifiedBody | HookError>;
+    if (codec.transport === 'connect') {
+      verifying = route.authenticate === undefined ? readVerifiedBody(request, connectVerifyOptions) : readAuthenticatedBody(request, route.authenticate, connectVerifyOptions);
+    } else {
+      verifying = readVerifiedBody(request, verifyOptions[(route.verify ? 2 : 0) + (codec.transport === 'twirp-protobuf' ? 1 : 0)]!);
+    }
     if (verifying instanceof Promise) return verifying.then((verified) => answer(match, request, verified));
     return answer(match, request, verifying);
   }
 
+  /** Decode → validate → dispatch → encode. */
   function answer(match: PreflightMatch, request: NeutralRequest, verified: VerifiedBody | HookError): NeutralResponse | Promise<NeutralResponse> {
     const { route, codec } = match;
     if (verified instanceof HookError) {
-      return refuse(codec, verified, { path: route.path, webhookId: clip(headerValue(request.headers, 'x-webhook-id')) });
+      return refuse(codec, verified, { path: route.path, webhookId: clip(headerValue(request.headers, 'x-webhook-id')) }, request.headers);
     }
+    // A protocol a library decodes and encodes (connect-es: gRPC-Web): it calls back for validate → dispatch.
+    if (codec.serve !== undefined) return codec.serve(request, verified, route.method, (payload) => dispatchDecoded(match, request, verified, payload));
     const payload = codec.decode(verified.body, limits);
     if (payload instanceof HookError) {
-      return refuse(codec, payload, { path: route.path, webhookId: clip(headerValue(request.headers, 'x-webhook-id')), apiKey: verified.app.apiKey });
+      return refuse(codec, payload, { path: route.path, webhookId: clip(headerValue(request.headers, 'x-webhook-id')), apiKey: verified.app.apiKey }, request.headers);
     }
     const idProblem = messageIdProblem(payload.message.id);
-    if (idProblem !== undefined) {
-      return refuse(codec, new HookError('invalid_payload', idProblem), {
-        path: route.path,
-        webhookId: clip(headerValue(request.headers, 'x-webhook-id')),
-        apiKey: verified.app.apiKey,
-        messageId: clip(payload.message.id),
-      });
-    }
+    if (idProblem !== undefined) return refuse(codec, new HookError('invalid_payload', idProblem), invalidContext(match, request, verified, payload), request.headers);
     const event = createEvent(route.method, payload, verified.app.apiKey, request, codec.transport);
     try {
       if (route.method === 'DeletedPendingMessage') {
@@ -181,18 +182,54 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
             finished(event, request.receivedAt, 'deleted');
             return codec.encodeDeleted();
           },
-          (error: unknown) => dispatchFailed(codec, event, error),
+          (error: unknown) => codec.encodeError(dispatchFailed(event, error)),
         );
       }
       const result = dispatcher.passOn(event, request.receivedAt);
       if (!(result instanceof Promise)) return encodeResult(codec, result, event, request.receivedAt);
       return result.then(
         (settled) => encodeResult(codec, settled, event, request.receivedAt),
-        (error: unknown) => dispatchFailed(codec, event, error),
+        (error: unknown) => codec.encodeError(dispatchFailed(event, error)),
       );
     } catch (error) {
-      return dispatchFailed(codec, event, error);
+      return codec.encodeError(dispatchFailed(event, error));
     }
+  }
+
+  /**
+   * Validate → dispatch for a codec that decodes and encodes through a library: the same stages
+   * as `answer`, with the decision (or the error to answer) handed back instead of encoded.
+   */
+  async function dispatchDecoded(match: PreflightMatch, request: NeutralRequest, verified: VerifiedBody, payload: DecodedPayload): Promise<PassOnResult | HookError | undefined> {
+    const { route, codec } = match;
+    const idProblem = messageIdProblem(payload.message.id);
+    if (idProblem !== undefined) {
+      const error = new HookError('invalid_payload', idProblem);
+      logRefusal(error, invalidContext(match, request, verified, payload));
+      return error;
+    }
+    const event = createEvent(route.method, payload, verified.app.apiKey, request, codec.transport);
+    try {
+      if (route.method === 'DeletedPendingMessage') {
+        await dispatcher.deleted(event, request.receivedAt);
+        finished(event, request.receivedAt, 'deleted');
+        return undefined;
+      }
+      const result = await dispatcher.passOn(event, request.receivedAt);
+      finished(event, request.receivedAt, result.kind === 'decided' ? result.outcome.action : result.kind);
+      return result;
+    } catch (error) {
+      return dispatchFailed(event, error);
+    }
+  }
+
+  function invalidContext(match: PreflightMatch, request: NeutralRequest, verified: VerifiedBody, payload: DecodedPayload): Record<string, unknown> {
+    return {
+      path: match.route.path,
+      webhookId: clip(headerValue(request.headers, 'x-webhook-id')),
+      apiKey: verified.app.apiKey,
+      messageId: clip(payload.message.id),
+    };
   }
 
   /** A dispatched callback's answer: its latency teaches the shedder's limit, and is counted. */
@@ -209,36 +246,37 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     return codec.encodeError(decisionNotApplied(result.outcome.action));
   }
 
-  function dispatchFailed(codec: WireCodec, event: PendingMessageEvent, error: unknown): NeutralResponse {
+  /** Logs and counts a dispatcher that threw or rejected; the error to answer. */
+  function dispatchFailed(event: PendingMessageEvent, error: unknown): HookError {
     finished(event, event.receivedAt, 'error');
     logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, 'dispatch failed');
-    return codec.encodeError(new HookError('internal', 'internal error'));
+    return new HookError('internal', 'internal error');
   }
 
   function notFound(path: string, method: string): NeutralResponse {
-    // A known path reached with a method the adapter does not route (PROPFIND, QUERY, …).
-    const route = byPath.get(path);
+    const served = transportFor(path);
     const shownMethod = clip(method);
-    if (route) return refuse(route.family, new HookError('method_not_allowed', `${shownMethod} is not allowed; Stream POSTs callbacks`), { path, method: shownMethod });
+    // A known path reached with a method the adapter does not route (PROPFIND, QUERY, …).
+    if ('family' in served) return refuse(served.family, new HookError('method_not_allowed', `${shownMethod} is not allowed; Stream POSTs callbacks`), { path, method: shownMethod }, noHeaders);
     const shownPath = clip(path);
-    return refuse(options.familyForUnknownPath(path), new HookError('not_found', `no callback is served at ${shownPath}`), { path: shownPath, method: shownMethod });
+    return refuse(served, new HookError('not_found', `no callback is served at ${shownPath}`), { path: shownPath, method: shownMethod }, noHeaders);
   }
 
   return {
     routes: options.routes,
-    routeFor: (path) => byPath.get(path),
-    servesConnect: (path) => connectPaths.has(path),
+    transportFor,
     preflight,
     process,
     notFound,
-    fail(route, path, error) {
-      return refuse(route?.family ?? options.familyForUnknownPath(path), error, { path: clip(path) });
+    fail(route, path, error, headers = noHeaders) {
+      if (route !== undefined) return refuse(route.family, error, { path: clip(path) }, headers);
+      const served = transportFor(path);
+      return refuse('family' in served ? served.family : served, error, { path: clip(path) }, headers);
     },
     handle(request) {
-      const route = byPath.get(request.path);
-      if (!route && connectPaths.has(request.path)) return options.connect!.handle(request);
-      if (!route) return notFound(request.path, request.method);
-      const match = preflight(route, request.method, request.headers);
+      const served = transportFor(request.path);
+      if (!('family' in served)) return notFound(request.path, request.method);
+      const match = preflight(served, request.method, request.headers);
       if (!('codec' in match)) return match;
       return process(match, request);
     },

@@ -27,7 +27,7 @@ export interface PendingHooksPluginOptions {
 const everyMethod: HTTPMethods[] = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
 
 interface CallbackState {
-  match: PreflightMatch | undefined;
+  match: PreflightMatch;
   receivedAt: number;
 }
 
@@ -85,7 +85,7 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
   });
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
-    const config = request.routeOptions.config as { callbackRoute?: CallbackRoute; connectRoute?: boolean; eventRoute?: boolean };
+    const config = request.routeOptions.config as { callbackRoute?: CallbackRoute; eventRoute?: boolean };
     const route = config.callbackRoute;
     let hookError: HookError;
     if (error instanceof HookError) hookError = error;
@@ -96,36 +96,9 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
       request.log.error({ err: error }, 'pending-hooks route failed');
       hookError = new HookError('internal', 'internal error');
     }
-    if (config.connectRoute && hooks.connect) return send(reply, hooks.connect.fail(request.headers['content-type'], hookError), closingState);
     if (config.eventRoute) return send(reply, hooks.eventRoute.fail(request.url.split('?')[0]!, hookError), closingState);
-    return send(reply, pipeline.fail(route, request.url, hookError), closingState);
+    return send(reply, pipeline.fail(route, request.url, hookError, request.headers), closingState);
   });
-
-  const connect = hooks.connect;
-  for (const path of connect?.paths ?? []) {
-    app.route({
-      method: everyMethod,
-      url: path,
-      exposeHeadRoute: false,
-      config: { connectRoute: true },
-      onRequest(request: FastifyRequest, _reply: FastifyReply, done: () => void) {
-        (request as unknown as { pendingHooks: CallbackState }).pendingHooks = { match: undefined, receivedAt: arrivalTime() };
-        done();
-      },
-      async handler(request, reply) {
-        const { receivedAt } = (request as unknown as { pendingHooks: CallbackState }).pendingHooks;
-        if (closingState.closing) return send(reply, connect!.fail(request.headers['content-type'], shuttingDown), closingState);
-        const response = await connect!.handle({
-          method: request.method,
-          path,
-          headers: request.headers,
-          body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
-          receivedAt,
-        });
-        return send(reply, response, closingState);
-      },
-    });
-  }
 
   for (const route of pipeline.routes) {
     app.route({
@@ -136,7 +109,7 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
       onRequest(request: FastifyRequest, reply: FastifyReply, done: () => void) {
         const receivedAt = arrivalTime();
         if (closingState.closing) {
-          void send(reply, pipeline.fail(route, route.path, shuttingDown), closingState);
+          void send(reply, pipeline.fail(route, route.path, shuttingDown, request.headers), closingState);
           return;
         }
         const match = pipeline.preflight(route, request.method, request.headers);
@@ -150,7 +123,7 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
       async handler(request, reply) {
         const state = (request as unknown as { pendingHooks: CallbackState }).pendingHooks;
         const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-        const response = await pipeline.process(state.match!, {
+        const response = await pipeline.process(state.match, {
           method: request.method,
           path: route.path,
           headers: request.headers,

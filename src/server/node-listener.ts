@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CallbackRoute, PreflightMatch } from '../pipeline/callback-pipeline.js';
+import type { PreflightMatch } from '../pipeline/callback-pipeline.js';
 import { asBuffer } from '../core/as-buffer.js';
 import { HookError } from '../core/hook-error.js';
 import { clip } from '../core/log-safe.js';
@@ -46,12 +46,6 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
   const closing = options.closing ?? (() => false);
   const linger = options.linger ?? defaultLinger;
 
-  /** An error answer in the path's protocol (Connect paths have no route). */
-  function failure(route: CallbackRoute | undefined, path: string, request: IncomingMessage, error: HookError): NeutralResponse {
-    if (!route && hooks.connect && pipeline.servesConnect(path)) return hooks.connect.fail(request.headers['content-type'], error);
-    return pipeline.fail(route, path, error);
-  }
-
   function write(request: IncomingMessage, response: ServerResponse, answer: NeutralResponse): void {
     if (answer.headers.connection === 'close' || closing()) {
       response.shouldKeepAlive = false;
@@ -60,23 +54,17 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
     writeAnswer(response, answer);
   }
 
-  function receive(
-    request: IncomingMessage,
-    response: ServerResponse,
-    path: string,
-    route: CallbackRoute | undefined,
-    match: PreflightMatch | undefined,
-    receivedAt: number,
-  ): void {
+  function receive(request: IncomingMessage, response: ServerResponse, path: string, match: PreflightMatch, receivedAt: number): void {
+    const { route } = match;
     readBody(request, limit, (body) => {
       if (body instanceof HookError) {
-        write(request, response, failure(route, path, request, body));
+        write(request, response, pipeline.fail(route, path, body, request.headers));
         return;
       }
       const neutral = { method: request.method ?? 'GET', path, headers: request.headers, body, receivedAt };
       let answer: NeutralResponse | Promise<NeutralResponse>;
       try {
-        answer = match ? pipeline.process(match, neutral) : pipeline.handle(neutral);
+        answer = pipeline.process(match, neutral);
       } catch (error) {
         answer = Promise.reject(error);
       }
@@ -86,7 +74,7 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
           (settled) => write(request, response, settled),
           (error: unknown) => {
             hooks.logger.error({ err: error, path: clip(path) }, 'pending-hooks listener failed');
-            write(request, response, failure(route, path, request, new HookError('internal', 'internal error')));
+            write(request, response, pipeline.fail(route, path, new HookError('internal', 'internal error'), request.headers));
           },
         );
       }
@@ -135,18 +123,15 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    const route = pipeline.routeFor(path);
-    if (route) {
+    const served = pipeline.transportFor(path);
+    if ('family' in served) {
       if (closing()) {
-        write(request, response, failure(route, path, request, shuttingDown));
+        write(request, response, pipeline.fail(served, path, shuttingDown, request.headers));
         return;
       }
-      const match = pipeline.preflight(route, request.method ?? 'GET', request.headers);
-      if ('codec' in match) receive(request, response, path, route, match, receivedAt);
+      const match = pipeline.preflight(served, request.method ?? 'GET', request.headers);
+      if ('codec' in match) receive(request, response, path, match, receivedAt);
       else write(request, response, match);
-    } else if (pipeline.servesConnect(path)) {
-      if (closing()) write(request, response, failure(undefined, path, request, shuttingDown));
-      else receive(request, response, path, undefined, undefined, receivedAt);
     } else {
       const event = hooks.eventRoute.match(path);
       if (event) receiveEvent(request, response, event, receivedAt);

@@ -51,3 +51,32 @@ function verifyBody(request: NeutralRequest, raw: Uint8Array, body: Uint8Array, 
   }
   return { app, body };
 }
+
+/**
+ * Your own check of who a caller is, replacing the `X-Signature` check (Connect's
+ * `authenticate` option, e.g. a bearer token): the api key of the app the caller acts for,
+ * `true` when one app is configured, or `false` to refuse (unauthenticated).
+ */
+export type Authenticate = (request: NeutralRequest) => string | boolean | Promise<string | boolean>;
+
+/**
+ * The size and signature stages when an `authenticate` check replaces the signature: the app
+ * its verdict names (else `invalid_signature`), the raw size, and the body, inflated when gzip
+ * is declared (the `Content-Encoding` header is not handed on, so the body must be).
+ */
+export function readAuthenticatedBody(request: NeutralRequest, authenticate: Authenticate, options: VerifyOptions): VerifiedBody | HookError | Promise<VerifiedBody | HookError> {
+  const verdict = authenticate(request);
+  return typeof verdict === 'object' ? Promise.resolve(verdict).then((settled) => admit(request, settled, options)) : admit(request, verdict, options);
+}
+
+function admit(request: NeutralRequest, verdict: string | boolean, options: VerifyOptions): VerifiedBody | HookError | Promise<VerifiedBody | HookError> {
+  const { apps } = options.keyring;
+  const apiKey = typeof verdict === 'string' ? verdict : verdict === true && apps.length === 1 ? apps[0]!.apiKey : undefined;
+  const app = apiKey === undefined ? undefined : apps.find((a) => a.apiKey === apiKey);
+  if (!app) return new HookError('invalid_signature', 'unauthenticated', 'the connect.authenticate option refused the request');
+  if (request.body.length > options.bodyLimit) return new HookError('payload_too_large', `body exceeds ${options.bodyLimit} bytes`);
+  const encoding = headerValue(request.headers, 'content-encoding');
+  if (encoding === undefined || encoding.trim().toLowerCase() !== 'gzip') return { app, body: request.body };
+  const body = inflateBody(request.body, true, options.bodyLimit, options.malformedCode);
+  return body instanceof Uint8Array ? { app, body } : body.then((inflated) => (inflated instanceof HookError ? inflated : { app, body: inflated }));
+}

@@ -17,16 +17,13 @@ import { actionToProto } from '../twirp/message-convert.js';
  * on the request are encoded once and shared frozen: copy one before changing it.
  */
 
-/** A Connect unary body encoding: `application/proto` or `application/json`. */
-export type ConnectUnaryEncoding = 'proto' | 'json';
-
 /** The successful answers of one Connect unary encoding. */
 export interface ConnectUnaryEncoder {
   encodePassOn(outcome: Outcome): NeutralResponse;
   /** The ack-first answer (`{accepted: true}`). */
-  readonly accepted: NeutralResponse;
+  encodeAccepted(): NeutralResponse;
   /** The empty `DeletedPendingMessageResponse`. */
-  readonly deleted: NeutralResponse;
+  encodeDeleted(): NeutralResponse;
 }
 
 function answer(contentType: string, body: Uint8Array): NeutralResponse {
@@ -49,10 +46,12 @@ function createEncoder(
   serialize: (response: PendingMessageResponse) => Uint8Array,
   deletedBody: Uint8Array,
 ): ConnectUnaryEncoder {
+  const accepted = frozenAnswer(contentType, serialize(create(PendingMessageResponseSchema, { accepted: true })));
+  const deleted = frozenAnswer(contentType, deletedBody);
   return {
     encodePassOn: createPassOnAnswers((outcome) => answer(contentType, serialize(passOnMessage(outcome)))),
-    accepted: frozenAnswer(contentType, serialize(create(PendingMessageResponseSchema, { accepted: true }))),
-    deleted: frozenAnswer(contentType, deletedBody),
+    encodeAccepted: () => accepted,
+    encodeDeleted: () => deleted,
   };
 }
 
@@ -71,8 +70,3 @@ export const connectJsonEncoder: ConnectUnaryEncoder = createEncoder(
   (response) => Buffer.from(toJsonString(PendingMessageResponseSchema, response), 'utf8'),
   Buffer.from(toJsonString(DeletedPendingMessageResponseSchema, deletedMessage), 'utf8'),
 );
-
-/** The encoder of a Connect unary encoding. */
-export function connectUnaryEncoder(encoding: ConnectUnaryEncoding): ConnectUnaryEncoder {
-  return encoding === 'proto' ? connectProtoEncoder : connectJsonEncoder;
-}

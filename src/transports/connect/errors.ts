@@ -1,6 +1,7 @@
 import { Code } from '@connectrpc/connect';
-import type { NeutralResponse } from '../../core/neutral.js';
 import type { HookError, HookErrorCode } from '../../core/hook-error.js';
+import type { NeutralResponse } from '../../core/neutral.js';
+import { isGrpcWeb } from './content-type.js';
 
 /** The Connect code each error is answered with (Connect and gRPC-Web share the code set). */
 export const hookErrorToConnectCode: Readonly<Record<HookErrorCode, Code>> = {
@@ -45,19 +46,25 @@ export function connectCodeName(code: Code): string {
 }
 
 /**
- * A HookError in the caller's protocol, without handing unverified bytes to a decoder: a
- * trailers-only answer for gRPC-Web, else a Connect unary error (`{code, message}` JSON with
- * the code's HTTP status), byte for byte what connect-es writes for the same ConnectError.
+ * A HookError as a Connect unary error: `{code, message}` JSON with the code's HTTP status,
+ * byte for byte what connect-es writes for the same ConnectError.
  */
-export function errorResponse(contentType: string, error: HookError): NeutralResponse {
+export function encodeConnectError(error: HookError): NeutralResponse {
   const code = hookErrorToConnectCode[error.code];
-  if (contentType.startsWith('application/grpc-web')) {
-    // A trailers-only gRPC-Web answer: HTTP 200, the status in headers.
-    return { status: 200, headers: { 'content-type': contentType, 'grpc-status': String(code), 'grpc-message': encodeURIComponent(error.message) }, body: '' };
-  }
   return {
     status: connectCodeToHttpStatus[code] ?? 500,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ code: connectCodeName(code), message: error.message }),
   };
+}
+
+/**
+ * A HookError in the caller's protocol, without handing unverified bytes to a decoder: a
+ * trailers-only answer for gRPC-Web (HTTP 200, the status in headers), else a Connect unary
+ * error ({@link encodeConnectError}).
+ */
+export function errorResponse(contentType: string, error: HookError): NeutralResponse {
+  if (!isGrpcWeb(contentType)) return encodeConnectError(error);
+  const code = hookErrorToConnectCode[error.code];
+  return { status: 200, headers: { 'content-type': contentType, 'grpc-status': String(code), 'grpc-message': encodeURIComponent(error.message) }, body: '' };
 }

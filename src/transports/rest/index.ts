@@ -16,7 +16,7 @@ const restCodec: WireCodec = {
 export function createRestFamily(): TransportFamily {
   return {
     name: 'rest',
-    codecFor: (contentType) => (isJsonContentType(contentType) ? restCodec : undefined),
+    codecFor: (contentType, method = 'POST') => (method === 'POST' && isJsonContentType(contentType) ? restCodec : undefined),
     encodeError: encodeRestError,
   };
 }

@@ -60,7 +60,8 @@ export function createTwirpFamily(options: { readonly logger?: WarnLogger } = {}
   warnTwirpSlowPathOnce(options.logger);
   return {
     name: 'twirp',
-    codecFor(contentType: string | undefined): WireCodec | undefined {
+    codecFor(contentType: string | undefined, method = 'POST'): WireCodec | undefined {
+      if (method !== 'POST') return undefined;
       const encoding = parseTwirpContentType(contentType);
       if (encoding === 'protobuf') return twirpProtobufCodec;
       if (encoding === 'json') return twirpJsonCodec;
