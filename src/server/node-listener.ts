@@ -4,7 +4,7 @@ import { asBuffer } from '../core/as-buffer.js';
 import { HookError } from '../core/hook-error.js';
 import { clip } from '../core/log-safe.js';
 import { arrivalTime } from '../core/loop-clock.js';
-import type { NeutralResponse } from '../core/neutral.js';
+import type { NeutralHeaders, NeutralRequest, NeutralResponse } from '../core/neutral.js';
 import type { EventPathMatch } from '../event-webhooks/event-path.js';
 import type { PendingHooks } from '../pending-hooks.js';
 import { defaultLinger, lingerOnClose, type LingerBounds } from './linger.js';
@@ -54,17 +54,29 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
     writeAnswer(response, answer);
   }
 
-  function receive(request: IncomingMessage, response: ServerResponse, path: string, match: PreflightMatch, receivedAt: number): void {
-    const { route } = match;
+  const events = hooks.eventRoute;
+  const callbackStages: Stages<PreflightMatch> = {
+    failed: 'pending-hooks listener failed',
+    process: pipeline.process,
+    fail: (match, error, headers) => pipeline.fail(match.route, match.route.path, error, headers),
+  };
+  const eventStages: Stages<EventPathMatch> = {
+    failed: 'pending-hooks event route failed',
+    process: events.process,
+    fail: (match, error) => events.fail(match.path, error),
+  };
+
+  /** Reads the body, then runs the rest of the stages and writes the answer, whichever it is: the one settle block. */
+  function receive<M>(stages: Stages<M>, match: M, path: string, request: IncomingMessage, response: ServerResponse, receivedAt: number): void {
     readBody(request, limit, (body) => {
       if (body instanceof HookError) {
-        write(request, response, pipeline.fail(route, path, body, request.headers));
+        write(request, response, stages.fail(match, body, request.headers));
         return;
       }
       const neutral = { method: request.method ?? 'GET', path, headers: request.headers, body, receivedAt };
       let answer: NeutralResponse | Promise<NeutralResponse>;
       try {
-        answer = pipeline.process(match, neutral);
+        answer = stages.process(match, neutral);
       } catch (error) {
         answer = Promise.reject(error);
       }
@@ -73,8 +85,8 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
         answer.then(
           (settled) => write(request, response, settled),
           (error: unknown) => {
-            hooks.logger.error({ err: error, path: clip(path) }, 'pending-hooks listener failed');
-            write(request, response, pipeline.fail(route, path, new HookError('internal', 'internal error'), request.headers));
+            hooks.logger.error({ err: error, path: clip(path) }, stages.failed);
+            write(request, response, stages.fail(match, new HookError('internal', 'internal error'), request.headers));
           },
         );
       }
@@ -83,39 +95,13 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
 
   /** An event webhook: the same stages as a callback, through the event route. */
   function receiveEvent(request: IncomingMessage, response: ServerResponse, match: EventPathMatch, receivedAt: number): void {
-    const events = hooks.eventRoute;
     if (closing()) {
       write(request, response, events.fail(match.path, shuttingDown));
       return;
     }
-    const method = request.method ?? 'GET';
-    const refused = events.preflight(method, request.headers);
-    if (refused) {
-      write(request, response, refused);
-      return;
-    }
-    readBody(request, limit, (body) => {
-      if (body instanceof HookError) {
-        write(request, response, events.fail(match.path, body));
-        return;
-      }
-      let answer: NeutralResponse | Promise<NeutralResponse>;
-      try {
-        answer = events.process(match, { method, path: match.path, headers: request.headers, body, receivedAt });
-      } catch (error) {
-        answer = Promise.reject(error);
-      }
-      if (!(answer instanceof Promise)) write(request, response, answer);
-      else {
-        answer.then(
-          (settled) => write(request, response, settled),
-          (error: unknown) => {
-            hooks.logger.error({ err: error, path: clip(match.path) }, 'pending-hooks event route failed');
-            write(request, response, events.fail(match.path, new HookError('internal', 'internal error')));
-          },
-        );
-      }
-    });
+    const refused = events.preflight(request.method ?? 'GET', request.headers);
+    if (refused) write(request, response, refused);
+    else receive(eventStages, match, match.path, request, response, receivedAt);
   }
 
   return (request, response) => {
@@ -130,10 +116,10 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
         return;
       }
       const match = pipeline.preflight(served, request.method ?? 'GET', request.headers);
-      if ('codec' in match) receive(request, response, path, match, receivedAt);
+      if ('codec' in match) receive(callbackStages, match, path, request, response, receivedAt);
       else write(request, response, match);
     } else {
-      const event = hooks.eventRoute.match(path);
+      const event = events.match(path);
       if (event) receiveEvent(request, response, event, receivedAt);
       else if (otherwise) otherwise(request, response);
       else write(request, response, pipeline.notFound(path, request.method ?? 'GET'));
@@ -142,6 +128,15 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
 }
 
 const shuttingDown = new HookError('shutting_down', 'the server is shutting down; retry');
+
+/** What the listener runs once a body is read: the callback pipeline's or the event route's stages. */
+interface Stages<M> {
+  /** The log line when the stages fail unexpectedly. */
+  readonly failed: string;
+  process(match: M, request: NeutralRequest): NeutralResponse | Promise<NeutralResponse>;
+  /** An error answer in the match's protocol. */
+  fail(match: M, error: HookError, headers: NeutralHeaders): NeutralResponse;
+}
 
 /** An answer as node writes it fastest: raw headers with Content-Length, and the body as a string. */
 interface PreparedAnswer {
