@@ -172,8 +172,8 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     if (payload instanceof HookError) {
       return refuse(codec, payload, { path: route.path, webhookId: clip(headerValue(request.headers, 'x-webhook-id')), apiKey: verified.app.apiKey }, request.headers);
     }
-    const idProblem = messageIdProblem(payload.message.id);
-    if (idProblem !== undefined) return refuse(codec, new HookError('invalid_payload', idProblem), invalidContext(match, request, verified, payload), request.headers);
+    const invalid = validate(match, request, verified, payload);
+    if (invalid !== undefined) return codec.encodeError(invalid);
     const event = createEvent(route.method, payload, verified.app.apiKey, request, codec.transport);
     try {
       if (route.method === 'DeletedPendingMessage') {
@@ -202,12 +202,8 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
    */
   async function dispatchDecoded(match: PreflightMatch, request: NeutralRequest, verified: VerifiedBody, payload: DecodedPayload): Promise<PassOnResult | HookError | undefined> {
     const { route, codec } = match;
-    const idProblem = messageIdProblem(payload.message.id);
-    if (idProblem !== undefined) {
-      const error = new HookError('invalid_payload', idProblem);
-      logRefusal(error, invalidContext(match, request, verified, payload));
-      return error;
-    }
+    const invalid = validate(match, request, verified, payload);
+    if (invalid !== undefined) return invalid;
     const event = createEvent(route.method, payload, verified.app.apiKey, request, codec.transport);
     try {
       if (route.method === 'DeletedPendingMessage') {
@@ -216,20 +212,29 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
         return undefined;
       }
       const result = await dispatcher.passOn(event, request.receivedAt);
-      finished(event, request.receivedAt, result.kind === 'decided' ? result.outcome.action : result.kind);
+      finished(event, request.receivedAt, outcomeOf(result));
       return result;
     } catch (error) {
       return dispatchFailed(event, error);
     }
   }
 
-  function invalidContext(match: PreflightMatch, request: NeutralRequest, verified: VerifiedBody, payload: DecodedPayload): Record<string, unknown> {
-    return {
+  /** Validate: a message id that cannot be a Stream id is refused (logged and counted) before any handler. */
+  function validate(match: PreflightMatch, request: NeutralRequest, verified: VerifiedBody, payload: DecodedPayload): HookError | undefined {
+    const idProblem = messageIdProblem(payload.message.id);
+    if (idProblem === undefined) return undefined;
+    const error = new HookError('invalid_payload', idProblem);
+    logRefusal(error, {
       path: match.route.path,
       webhookId: clip(headerValue(request.headers, 'x-webhook-id')),
       apiKey: verified.app.apiKey,
       messageId: clip(payload.message.id),
-    };
+    });
+    return error;
+  }
+
+  function outcomeOf(result: PassOnResult): CallbackOutcome {
+    return result.kind === 'decided' ? result.outcome.action : result.kind;
   }
 
   /** A dispatched callback's answer: its latency teaches the shedder's limit, and is counted. */
@@ -240,7 +245,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
   }
 
   function encodeResult(codec: WireCodec, result: PassOnResult, event: PendingMessageEvent, receivedAt: number): NeutralResponse {
-    finished(event, receivedAt, result.kind === 'decided' ? result.outcome.action : result.kind);
+    finished(event, receivedAt, outcomeOf(result));
     if (result.kind === 'decided') return codec.encodePassOn(result.outcome);
     if (result.kind === 'accepted') return codec.encodeAccepted();
     return codec.encodeError(decisionNotApplied(result.outcome.action));
