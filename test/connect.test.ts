@@ -105,6 +105,20 @@ describe('Connect and gRPC-Web on the same handlers', () => {
     }
   });
 
+  it('one function picks the transport: Connect answers only its procedure paths; other methods reach connect-es only once signed', async () => {
+    const unknown = await fetch(`${s.url}/connect/pendingmessage.v1.PendingMessageService/Nope`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toBe('not_found');
+    const procedure = `${s.url}/connect/pendingmessage.v1.PendingMessageService/PassOnPendingMessage`;
+    const unsignedGet = await fetch(procedure);
+    expect(unsignedGet.status).toBe(401);
+    expect(await unsignedGet.json()).toEqual({ code: 'unauthenticated', message: 'unauthenticated' });
+    const signedGet = await fetch(procedure, { headers: { 'x-api-key': appKey, 'x-signature': streamSignature(appSecret, '') } });
+    expect(signedGet.status).toBe(405); // connect-es: PassOnPendingMessage has side effects, so no GET
+    const unsignedText = await fetch(procedure, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    expect(unsignedText.status).toBe(401);
+  });
+
   it('is off by default', async () => {
     const plain = await startHooksServer({}, (hooks) => hooks.on('PassOnPendingMessage', () => decide.commit()));
     try {
