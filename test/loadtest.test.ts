@@ -12,7 +12,8 @@ import { decide, type PendingHooks } from '../src/index.js';
 import { renderHtmlReport } from '../src/loadtest/report-html.js';
 import { formatSummary } from '../src/loadtest/report-text.js';
 import { runLoad, type LoadResult } from '../src/loadtest/run-load.js';
-import { createSignedRequestPool, type BenchMode } from '../src/loadtest/signed-requests.js';
+import { createSignedRequestPool } from '../src/loadtest/signed-requests.js';
+import type { CallbackMode } from '../src/emulator/callback-encoding.js';
 import { appKey, appSecret, startHooksServer, type RunningServer } from './support/servers.js';
 
 /** What the server's handler saw. */
@@ -88,11 +89,11 @@ function expectOrderedLatencies(result: LoadResult): void {
   expect(l.mean).toBeLessThanOrEqual(l.max);
 }
 
-const transportOf: Record<BenchMode, string> = { rest: 'rest', 'twirp-protobuf': 'twirp-protobuf', 'twirp-json': 'twirp-json' };
+const transportOf: Record<CallbackMode, string> = { rest: 'rest', 'twirp-protobuf': 'twirp-protobuf', 'twirp-json': 'twirp-json' };
 
 let server: RunningServer;
 let slowServer: RunningServer;
-const results: Partial<Record<BenchMode, LoadResult>> = {};
+const results: Partial<Record<CallbackMode, LoadResult>> = {};
 
 beforeAll(async () => {
   server = await startHooksServer({ logger: { level: 'silent' }, timeoutMs: 500 }, registerRecordingHandler);
@@ -212,7 +213,7 @@ describe('runLoad against a real pending-hooks server', () => {
     await expect(runLoad({ url: 'ftp://x', secret: 's' })).rejects.toThrow(/only http:\/\/ and https:\/\//);
     await expect(runLoad({ url: server.url, secret: '' })).rejects.toThrow(/secret is required/);
     await expect(runLoad({ url: server.url, secret: 's', connections: 0 })).rejects.toThrow(/connections must be a positive integer/);
-    await expect(runLoad({ url: server.url, secret: 's', mode: 'grpc' as BenchMode })).rejects.toThrow(/mode must be/);
+    await expect(runLoad({ url: server.url, secret: 's', mode: 'grpc' as CallbackMode })).rejects.toThrow(/mode must be/);
   });
 });
 

@@ -1,8 +1,5 @@
-import { createHmac } from 'node:crypto';
-import { toBinary, toJsonString } from '@bufbuild/protobuf';
+import { encodeCallback, signCallbackBody } from '../../src/emulator/callback-encoding.js';
 import { sampleMessage, samplePayload } from '../../src/emulator/sample-messages.js';
-import { PendingMessageRequestSchema } from '../../src/gen/pendingmessage/v1/pending_message_pb.js';
-import { pendingMessageRequestFromBody } from '../../src/transports/twirp/message-convert.js';
 import { benchSecret, decideText } from './common.js';
 
 /** One encoding of every payload, each body signed the way Stream signs (hex HMAC-SHA256). */
@@ -17,7 +14,7 @@ export interface BenchPayloads {
   readonly count: number;
   /** REST JSON (`{message, metadata, request_info}`), as Stream posts it. */
   readonly rest: EncodedBodies;
-  /** Twirp/Connect protobuf: `toBinary(pendingMessageRequestFromBody(body))`. */
+  /** Twirp/Connect protobuf (the emulator's `twirp-protobuf` encoding). */
   readonly protobuf: EncodedBodies;
   /** Twirp protobuf JSON with proto field names. */
   readonly twirpJson: EncodedBodies;
@@ -26,7 +23,7 @@ export interface BenchPayloads {
 }
 
 function signAll(bodies: Buffer[]): EncodedBodies {
-  const signatures = bodies.map((body) => createHmac('sha256', benchSecret).update(body).digest('hex'));
+  const signatures = bodies.map((body) => signCallbackBody(body, benchSecret));
   const total = bodies.reduce((sum, body) => sum + body.length, 0);
   return { bodies, signatures, averageBytes: Math.round(total / bodies.length) };
 }
@@ -42,11 +39,9 @@ export function buildPayloads(count = 2000): BenchPayloads {
   const expected: ('commit' | 'delete')[] = [];
   for (let i = 0; i < count; i++) {
     const payload = samplePayload(sampleMessage({}, `bench:${i}`));
-    rest.push(Buffer.from(JSON.stringify(payload), 'utf8'));
-    const request = pendingMessageRequestFromBody(payload);
-    const binary = toBinary(PendingMessageRequestSchema, request);
-    protobuf.push(Buffer.from(binary.buffer, binary.byteOffset, binary.byteLength));
-    twirpJson.push(Buffer.from(toJsonString(PendingMessageRequestSchema, request, { useProtoFieldName: true }), 'utf8'));
+    rest.push(encodeCallback('rest', payload).body);
+    protobuf.push(encodeCallback('twirp-protobuf', payload).body);
+    twirpJson.push(encodeCallback('twirp-json', payload).body);
     expected.push(decideText(payload.message.text).action);
   }
   return { count, rest: signAll(rest), protobuf: signAll(protobuf), twirpJson: signAll(twirpJson), expected };

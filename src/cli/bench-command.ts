@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { renderHtmlReport } from '../loadtest/report-html.js';
 import { formatProgress, formatSummary } from '../loadtest/report-text.js';
 import { LoadOptionsError, runLoad, type LoadOptions, type LoadResult } from '../loadtest/run-load.js';
-import { benchModes, isBenchMode, type BenchMode } from '../loadtest/signed-requests.js';
+import { callbackModes, isCallbackMode, type CallbackMode } from '../emulator/callback-encoding.js';
 import { ConfigError } from './serve-config.js';
 
 /**
@@ -73,7 +73,7 @@ function fractionOption(value: string | undefined, flag: string): number | undef
 }
 
 /** `bench-rest-20250102-030405` from the mode and the start time. */
-export function defaultReportName(mode: BenchMode, startedAt: string): string {
+export function defaultReportName(mode: CallbackMode, startedAt: string): string {
   const stamp = startedAt.replace(/\.\d+Z$/, '').replace(/[-:]/g, '').replace('T', '-');
   return `bench-${mode}-${stamp}`;
 }
@@ -81,7 +81,7 @@ export function defaultReportName(mode: BenchMode, startedAt: string): string {
 /** Turns CLI options into {@link LoadOptions}; throws {@link ConfigError} saying what is wrong. */
 export function loadOptionsFromCli(options: BenchCliOptions): LoadOptions {
   if (!options.url) throw new ConfigError('--url is required, e.g. --url http://127.0.0.1:3000');
-  if (!isBenchMode(options.mode)) throw new ConfigError(`--mode must be one of ${benchModes.join(', ')}, got ${JSON.stringify(options.mode)}`);
+  if (!isCallbackMode(options.mode)) throw new ConfigError(`--mode must be one of ${callbackModes.join(', ')}, got ${JSON.stringify(options.mode)}`);
   if (options.duration !== undefined && options.amount !== undefined) throw new ConfigError('use either --duration or --amount, not both');
   const secret = options.secret?.trim();
   if (!secret) throw new ConfigError('no secret to sign with: pass --secret or set STREAM_API_SECRET');
@@ -162,7 +162,7 @@ export function registerBenchCommand(program: Command): void {
     .command('bench')
     .description('load-test a pending-message server with signed, varied PassOnPendingMessage callbacks (autocannon)')
     .requiredOption('--url <url>', "the hook's webhook_url, e.g. http://127.0.0.1:3000 (REST posts to {url}/PassOnPendingMessage)")
-    .addOption(new Option('--mode <mode>', 'callback encoding').choices([...benchModes]).default('rest'))
+    .addOption(new Option('--mode <mode>', 'callback encoding').choices([...callbackModes]).default('rest'))
     .option('--connections <n>', 'concurrent connections (default 50)')
     .option('--duration <s>', 'seconds to run (default 10)')
     .option('--amount <n>', 'requests to send, instead of --duration')

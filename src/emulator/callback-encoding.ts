@@ -1,4 +1,5 @@
-import { fromBinary, toBinary, toJson } from '@bufbuild/protobuf';
+import { createHmac } from 'node:crypto';
+import { fromBinary, toBinary, toJson, toJsonString } from '@bufbuild/protobuf';
 import type { DecisionAction } from '../decision/decision.js';
 import type { PendingMessageBody } from '../event/message-schema.js';
 import type { PendingMessageMethod } from '../event/pending-message-event.js';
@@ -19,7 +20,12 @@ import { twirpRoutePath } from '../transports/twirp/index.js';
 /** How the callback body is encoded: Stream's REST mode, or its Twirp mode in either encoding. */
 export type CallbackMode = 'rest' | 'twirp-protobuf' | 'twirp-json';
 
+/** The modes, as every command spells them (`--mode rest | twirp-protobuf | twirp-json`). */
 export const callbackModes: readonly CallbackMode[] = ['rest', 'twirp-protobuf', 'twirp-json'];
+
+export function isCallbackMode(value: unknown): value is CallbackMode {
+  return typeof value === 'string' && (callbackModes as readonly string[]).includes(value);
+}
 
 /** Twirp's usual route prefix. */
 export const defaultTwirpPrefix = '/twirp';
@@ -28,7 +34,7 @@ export const defaultTwirpPrefix = '/twirp';
 export interface EncodedCallback {
   mode: CallbackMode;
   /** The exact bytes `X-Signature` covers (before any gzip). */
-  body: Uint8Array;
+  body: Buffer;
   contentType: string;
 }
 
@@ -60,16 +66,22 @@ export function encodeCallback(mode: CallbackMode, payload: unknown): EncodedCal
       return { mode, body: Buffer.from(JSON.stringify(payload ?? {}), 'utf8'), contentType: 'application/json' };
     case 'twirp-protobuf': {
       assertRestBody(payload);
-      return { mode, body: toBinary(PendingMessageRequestSchema, pendingMessageRequestFromBody(payload)), contentType: 'application/protobuf' };
+      const bytes = toBinary(PendingMessageRequestSchema, pendingMessageRequestFromBody(payload));
+      return { mode, body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType: 'application/protobuf' };
     }
     case 'twirp-json': {
       assertRestBody(payload);
-      const json = toJson(PendingMessageRequestSchema, pendingMessageRequestFromBody(payload), { useProtoFieldName: true });
-      return { mode, body: Buffer.from(JSON.stringify(json), 'utf8'), contentType: 'application/json' };
+      const json = toJsonString(PendingMessageRequestSchema, pendingMessageRequestFromBody(payload), { useProtoFieldName: true });
+      return { mode, body: Buffer.from(json, 'utf8'), contentType: 'application/json' };
     }
     default:
       throw new TypeError(`encodeCallback: unknown mode ${String(mode)} (rest, twirp-protobuf or twirp-json)`);
   }
+}
+
+/** Lowercase hex HMAC-SHA256 of `body` keyed with `secret`, as in `X-Signature` (over the uncompressed bytes). */
+export function signCallbackBody(body: Uint8Array | string, secret: string): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
 import type { PendingMessageMethod } from '../event/pending-message-event.js';
@@ -6,7 +6,9 @@ import {
   callbackPath,
   decodeAnswerBody,
   encodeCallback,
+  isCallbackMode,
   readPassOnAnswer,
+  signCallbackBody,
   type CallbackAnswer,
   type CallbackMode,
 } from './callback-encoding.js';
@@ -21,7 +23,7 @@ import {
  * The limit that applies is the one for the latest failure.
  */
 
-export type { CallbackMode } from './callback-encoding.js';
+export { signCallbackBody, type CallbackMode } from './callback-encoding.js';
 
 /** Options of {@link sendCallback}. */
 export interface SendCallbackOptions {
@@ -126,11 +128,6 @@ export function isRetryableCallbackStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-/** Lowercase hex HMAC-SHA256 of `body` keyed with `secret`, as in `X-Signature`. */
-export function signCallbackBody(body: Uint8Array | string, secret: string): string {
-  return createHmac('sha256', secret).update(body).digest('hex');
-}
-
 /**
  * Sends one pending-message callback the way Stream does and reports every attempt.
  * Never throws for HTTP or network failures; throws only for invalid options.
@@ -143,7 +140,7 @@ export function signCallbackBody(body: Uint8Array | string, secret: string): str
 export async function sendCallback(options: SendCallbackOptions): Promise<CallbackResult> {
   const mode = options.mode ?? 'rest';
   const method = options.method ?? 'PassOnPendingMessage';
-  if (mode !== 'rest' && mode !== 'twirp-protobuf' && mode !== 'twirp-json') {
+  if (!isCallbackMode(mode)) {
     throw new TypeError(`sendCallback: unknown mode ${String(mode)} (rest, twirp-protobuf or twirp-json)`);
   }
   const target = callbackUrl(options.url, method, options.path, mode, options.twirpPrefix ?? '/twirp');

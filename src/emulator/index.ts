@@ -22,7 +22,6 @@ export {
   callbackUrl,
   isRetryableCallbackStatus,
   sendCallback,
-  signCallbackBody,
   streamDeliveryRules,
   type CallbackAttempt,
   type CallbackMode,
@@ -43,7 +42,9 @@ export {
   decodeAnswerBody,
   defaultTwirpPrefix,
   encodeCallback,
+  isCallbackMode,
   readPassOnAnswer,
+  signCallbackBody,
   type CallbackAnswer,
   type EncodedCallback,
 } from './callback-encoding.js';

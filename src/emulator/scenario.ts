@@ -10,7 +10,7 @@ import { registerTsx } from '../optional-dependency.js';
 import type { PendingMessage } from '../event/message-schema.js';
 import { createPendingHooks, type PendingHooks } from '../pending-hooks.js';
 import { createServer } from '../server/create-server.js';
-import { defaultTwirpPrefix, type CallbackMode } from './callback-encoding.js';
+import { defaultTwirpPrefix, isCallbackMode, type CallbackMode } from './callback-encoding.js';
 import { sendCallback, type CallbackResult, type SendCallbackOptions } from './callback-sender.js';
 import { createMockStreamApi, type MessageState, type MockAction, type MockStreamApi } from './mock-stream-api.js';
 import { sampleMessage, samplePayload, seededRandom, type Seed } from './sample-messages.js';
@@ -343,7 +343,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  */
 export async function runScenario(options: ScenarioOptions = {}): Promise<ScenarioReport> {
   const mode: CallbackMode = options.mode ?? 'rest';
-  if (mode !== 'rest' && mode !== 'twirp-protobuf' && mode !== 'twirp-json') {
+  if (!isCallbackMode(mode)) {
     throw new TypeError(`runScenario: mode must be rest, twirp-protobuf or twirp-json (got ${String(mode)})`);
   }
   const total = options.messages ?? 50;

@@ -21,11 +21,9 @@ export {
 } from './run-load.js';
 export { formatProgress, formatSummary } from './report-text.js';
 export { renderHtmlReport } from './report-html.js';
+export { callbackModes, isCallbackMode, type CallbackMode } from '../emulator/callback-encoding.js';
 export {
-  benchModes,
   createSignedRequestPool,
-  isBenchMode,
-  type BenchMode,
   type SignedRequestPool,
   type SignedRequestPoolOptions,
 } from './signed-requests.js';

@@ -9,14 +9,8 @@ import { importOptional } from '../optional-dependency.js';
 import type { Seed } from '../emulator/sample-messages.js';
 import { PendingMessageResponseSchema } from '../gen/pendingmessage/v1/pending_message_pb.js';
 import { actionFromProto } from '../transports/twirp/message-convert.js';
-import {
-  createSignedRequestPool,
-  defaultPoolSize,
-  defaultTwirpPrefix,
-  isBenchMode,
-  parseTargetUrl,
-  type BenchMode,
-} from './signed-requests.js';
+import { defaultTwirpPrefix, isCallbackMode, type CallbackMode } from '../emulator/callback-encoding.js';
+import { createSignedRequestPool, defaultPoolSize, parseTargetUrl } from './signed-requests.js';
 
 /**
  * A load run against a pending-hooks server (or anything answering Stream's pending-message
@@ -34,7 +28,7 @@ export interface LoadOptions {
   /** The hook's `webhook_url`, e.g. `http://127.0.0.1:3000` (REST adds `/PassOnPendingMessage`). */
   url: string;
   /** Default `rest`. */
-  mode?: BenchMode;
+  mode?: CallbackMode;
   /** Concurrent connections. Default 50 (capped at `amount` and `rate`). */
   connections?: number;
   /** Seconds to run. Default 10; ignored when `amount` is set. */
@@ -122,7 +116,7 @@ export interface HistogramBucket {
 export interface LoadResult {
   /** Format version of this object. */
   version: 1;
-  mode: BenchMode;
+  mode: CallbackMode;
   url: string;
   /** The URL every request was posted to. */
   target: string;
@@ -194,7 +188,7 @@ export const defaultRequestTimeoutMs = 6000;
 
 interface ResolvedLoadOptions {
   url: string;
-  mode: BenchMode;
+  mode: CallbackMode;
   connections: number;
   durationS: number | undefined;
   amount: number | undefined;
@@ -227,7 +221,7 @@ export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
     throw new LoadOptionsError((error as Error).message);
   }
   const mode = options.mode ?? 'rest';
-  if (!isBenchMode(mode)) throw new LoadOptionsError(`mode must be rest, twirp-protobuf or twirp-json, got ${String(mode)}`);
+  if (!isCallbackMode(mode)) throw new LoadOptionsError(`mode must be rest, twirp-protobuf or twirp-json, got ${String(mode)}`);
   if (typeof options.secret !== 'string' || options.secret === '') {
     throw new LoadOptionsError('a secret is required to sign requests (--secret or STREAM_API_SECRET)');
   }
@@ -303,7 +297,7 @@ const jsonActions: Record<string, Answer['action']> = {
  * survives that when it is valid UTF-8, which pending-hooks' answers are (small varints,
  * short UTF-8 reasons). Returns undefined when the body cannot be read.
  */
-export function readAnswer(mode: BenchMode, body: string): Answer | undefined {
+export function readAnswer(mode: CallbackMode, body: string): Answer | undefined {
   try {
     if (mode === 'twirp-protobuf') {
       const response = fromBinary(PendingMessageResponseSchema, Buffer.from(body, 'utf8'));

@@ -1,11 +1,6 @@
-import { createHmac, randomUUID } from 'node:crypto';
-import { toBinary, toJsonString } from '@bufbuild/protobuf';
+import { randomUUID } from 'node:crypto';
+import { callbackPath, defaultTwirpPrefix, encodeCallback, signCallbackBody, type CallbackMode } from '../emulator/callback-encoding.js';
 import { sampleMessage, samplePayload, type Seed } from '../emulator/sample-messages.js';
-import type { PendingMessageBody } from '../event/message-schema.js';
-import { PendingMessageRequestSchema } from '../gen/pendingmessage/v1/pending_message_pb.js';
-import { pendingMessageRequestFromBody } from '../transports/twirp/message-convert.js';
-import { twirpContentTypeJson, twirpContentTypeProtobuf } from '../transports/twirp/content-type.js';
-import { twirpRoutePath } from '../transports/twirp/index.js';
 
 /**
  * The signed requests a load run sends: a pool of varied `PassOnPendingMessage` bodies,
@@ -14,20 +9,11 @@ import { twirpRoutePath } from '../transports/twirp/index.js';
  * dedupe never answers from memory; the id is a header, so the body's signature stays valid.
  */
 
-/** How a callback is encoded: Stream's REST JSON, or Twirp with protobuf or JSON bodies. */
-export type BenchMode = 'rest' | 'twirp-protobuf' | 'twirp-json';
-
-export const benchModes: readonly BenchMode[] = ['rest', 'twirp-protobuf', 'twirp-json'];
-
-export function isBenchMode(value: unknown): value is BenchMode {
-  return typeof value === 'string' && (benchModes as readonly string[]).includes(value);
-}
-
 /** Options of {@link createSignedRequestPool}. */
 export interface SignedRequestPoolOptions {
   /** The hook's `webhook_url`: REST posts to `{url}/PassOnPendingMessage`, Twirp to `{url}{twirpPrefix}/…`. */
   url: string;
-  mode: BenchMode;
+  mode: CallbackMode;
   /** The app's API secret (`X-Signature` = hex HMAC-SHA256 over the exact body bytes). */
   secret: string;
   /** `X-Api-Key`; omitted when undefined (a server with one app accepts that). */
@@ -62,7 +48,7 @@ export interface OutgoingRequest {
 }
 
 export interface SignedRequestPool {
-  readonly mode: BenchMode;
+  readonly mode: CallbackMode;
   /** `protocol//host:port` of the target. */
   readonly origin: string;
   /** Path (and query) every request is posted to. */
@@ -78,15 +64,13 @@ export interface SignedRequestPool {
 }
 
 export const defaultPoolSize = 2000;
-export const defaultTwirpPrefix = '/twirp';
 export const defaultBadWord = 'badword';
 
 /** Where a mode posts: `{url}/PassOnPendingMessage` (REST) or `{url}{prefix}/pendingmessage.v1.PendingMessageService/PassOnPendingMessage`. */
-export function benchTarget(url: string, mode: BenchMode, twirpPrefix = defaultTwirpPrefix): { origin: string; path: string } {
+export function benchTarget(url: string, mode: CallbackMode, twirpPrefix = defaultTwirpPrefix): { origin: string; path: string } {
   const parsed = parseTargetUrl(url);
   const base = parsed.pathname.replace(/\/+$/, '');
-  const route = mode === 'rest' ? '/PassOnPendingMessage' : twirpRoutePath(twirpPrefix, 'PassOnPendingMessage');
-  return { origin: parsed.origin, path: `${base}${route}${parsed.search}` };
+  return { origin: parsed.origin, path: `${base}${callbackPath(mode, 'PassOnPendingMessage', twirpPrefix)}${parsed.search}` };
 }
 
 /** An http(s) URL, or a RangeError saying what is wrong. */
@@ -103,31 +87,6 @@ export function parseTargetUrl(url: string): URL {
   return parsed;
 }
 
-export function contentTypeFor(mode: BenchMode): string {
-  return mode === 'twirp-protobuf' ? twirpContentTypeProtobuf : mode === 'twirp-json' ? twirpContentTypeJson : 'application/json';
-}
-
-/** The body bytes of one callback in a mode. */
-export function encodeCallbackBody(mode: BenchMode, payload: PendingMessageBody): Buffer {
-  switch (mode) {
-    case 'rest':
-      return Buffer.from(JSON.stringify(payload), 'utf8');
-    case 'twirp-protobuf': {
-      const bytes = toBinary(PendingMessageRequestSchema, pendingMessageRequestFromBody(payload));
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    }
-    case 'twirp-json':
-      return Buffer.from(
-        toJsonString(PendingMessageRequestSchema, pendingMessageRequestFromBody(payload), { useProtoFieldName: true }),
-        'utf8',
-      );
-  }
-}
-
-export function signBody(body: Uint8Array, secret: string): string {
-  return createHmac('sha256', secret).update(body).digest('hex');
-}
-
 /** Builds the pool: `size` varied messages, encoded for `mode` and signed with `secret`. */
 export function createSignedRequestPool(options: SignedRequestPoolOptions): SignedRequestPool {
   const size = options.size ?? defaultPoolSize;
@@ -138,7 +97,7 @@ export function createSignedRequestPool(options: SignedRequestPoolOptions): Sign
   const badWord = options.badWord ?? defaultBadWord;
   const seed = options.seed ?? 'bench';
   const { origin, path } = benchTarget(options.url, options.mode, options.twirpPrefix ?? defaultTwirpPrefix);
-  const contentType = contentTypeFor(options.mode);
+  let contentType = '';
 
   const entries: PooledRequest[] = [];
   for (let i = 0; i < size; i++) {
@@ -149,8 +108,10 @@ export function createSignedRequestPool(options: SignedRequestPoolOptions): Sign
       const text = `${message.text ?? ''} ${badWord}`.trim();
       message = { ...message, text, html: `<p>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</p>\n` };
     }
-    const body = encodeCallbackBody(options.mode, samplePayload(message));
-    entries.push({ body, signature: signBody(body, options.secret), messageId: message.id, bad });
+    const encoded = encodeCallback(options.mode, samplePayload(message));
+    const body = encoded.body;
+    contentType = encoded.contentType;
+    entries.push({ body, signature: signCallbackBody(body, options.secret), messageId: message.id, bad });
   }
 
   const apiKey = options.apiKey === undefined || options.apiKey === '' ? undefined : options.apiKey;
