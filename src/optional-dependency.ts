@@ -1,5 +1,5 @@
 /**
- * The tools' dependencies (autocannon and hdr-histogram-js for the load generator, tsx for
+ * The tools' dependencies (hdr-histogram-js for the load generator's latency summary, tsx for
  * TypeScript handler modules) are optional peer dependencies: a service that only serves
  * callbacks does not install them. A tool that needs one it cannot find says so in one line.
  */

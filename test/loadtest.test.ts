@@ -106,7 +106,7 @@ afterAll(async () => {
 });
 
 describe('signed request pool', () => {
-  it('signs the exact body bytes, targets the right route and gives each request its own webhook id', () => {
+  it('signs the exact body bytes and targets the right route', () => {
     for (const mode of ['rest', 'twirp-protobuf', 'twirp-json'] as const) {
       const pool = createSignedRequestPool({ url: 'http://127.0.0.1:9/stream/', mode, secret: 's3cret', apiKey: 'k1', size: 20, twirpPrefix: '/rpc', badShare: 0.25 });
       expect(pool.entries).toHaveLength(20);
@@ -114,16 +114,16 @@ describe('signed request pool', () => {
       expect(new Set(pool.entries.map((e) => e.body.toString('base64'))).size).toBe(20);
       expect(pool.entries.filter((e) => e.bad)).toHaveLength(5);
       expect(pool.path).toBe(mode === 'rest' ? '/stream/PassOnPendingMessage' : '/stream/rpc/pendingmessage.v1.PendingMessageService/PassOnPendingMessage');
-      const a = pool.next();
-      const b = pool.next();
-      for (const [request, entry] of [[a, pool.entries[0]!], [b, pool.entries[1]!]] as const) {
+      expect(pool.requests).toHaveLength(20);
+      for (const [request, entry] of pool.requests.map((request, i) => [request, pool.entries[i]!] as const)) {
         expect(request.body).toBe(entry.body);
         expect(request.headers['x-signature']).toBe(createHmac('sha256', 's3cret').update(request.body).digest('hex'));
         expect(request.headers['x-api-key']).toBe('k1');
         expect(request.headers['x-webhook-attempt']).toBe('1');
+        // The driver adds a fresh X-Webhook-Id to every request (see the server's view below).
+        expect(request.headers['x-webhook-id']).toBeUndefined();
         expect(request.headers['content-type']).toBe(mode === 'twirp-protobuf' ? 'application/protobuf' : 'application/json');
       }
-      expect(a.headers['x-webhook-id']).not.toBe(b.headers['x-webhook-id']);
       const first = pool.entries[0]!;
       if (mode === 'twirp-protobuf') {
         expect(fromBinary(PendingMessageRequestSchema, first.body).message?.id).toBe(first.messageId);
@@ -207,6 +207,14 @@ describe('runLoad against a real pending-hooks server', () => {
     expect(result.statusCounts).toEqual({ 401: 20 });
     expect(result.errorCodes).toEqual({ invalid_signature: 20 });
     expect(formatSummary(result)).toMatch(/is --secret/);
+  });
+
+  it('--rate is an open loop: the amount is sent at the rate, latency counted from each due time', async () => {
+    const result = await runLoad({ url: server.url, secret: appSecret, apiKey: appKey, connections: 4, rate: 100, amount: 80 });
+    expect(result).toMatchObject({ rate: 100, amount: 80, sent: 80, requests: 80, non2xx: 0, errors: 0 });
+    // 80 requests at 100/s take 0.8 s whatever the server's speed.
+    expect(result.durationS).toBeGreaterThan(0.75);
+    expectOrderedLatencies(result);
   });
 
   it('rejects invalid options with a clear message', async () => {

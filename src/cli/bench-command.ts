@@ -160,13 +160,13 @@ export async function runBenchCommand(options: BenchCliOptions, io: BenchIo = pr
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('load-test a pending-message server with signed, varied PassOnPendingMessage callbacks (autocannon)')
+    .description('load-test a pending-message server with signed, varied PassOnPendingMessage callbacks')
     .requiredOption('--url <url>', "the hook's webhook_url, e.g. http://127.0.0.1:3000 (REST posts to {url}/PassOnPendingMessage)")
     .addOption(new Option('--mode <mode>', 'callback encoding').choices([...callbackModes]).default('rest'))
     .option('--connections <n>', 'concurrent connections (default 50)')
     .option('--duration <s>', 'seconds to run (default 10)')
     .option('--amount <n>', 'requests to send, instead of --duration')
-    .option('--rate <rps>', 'overall requests per second, spread over the connections (default: as fast as possible)')
+    .option('--rate <rps>', 'requests per second, an open loop: latency counts from when each request was due (default: as fast as possible)')
     .option('--timeout-ms <ms>', "the hook's timeout_ms: slower answers count as budget misses (default 500)")
     .option('--request-timeout-ms <ms>', "the client gives up on one request after this (default 6000, Stream's)")
     .addOption(new Option('--secret <secret>', 'API secret the requests are signed with').env('STREAM_API_SECRET'))

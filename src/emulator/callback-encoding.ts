@@ -111,11 +111,31 @@ const twirpActionNames: Record<string, DecisionAction | undefined> = {
 };
 
 /**
- * Reads a 2xx PassOnPendingMessage answer body (as {@link decodeAnswerBody} gives it) into one
- * shape: REST `{action, reason?, timed_out}` / `{accepted: true}`, or Twirp's
- * `PendingMessageResponse` (JSON with enum names or numbers). Undefined when it is neither.
+ * Reads a 2xx PassOnPendingMessage answer into one shape, whichever mode carried it: REST
+ * `{action, reason?, timed_out}` / `{accepted: true}`, or Twirp's (and Connect's)
+ * `PendingMessageResponse` — protobuf, or JSON with enum names or numbers. Give it the answer's
+ * bytes and its `Content-Type`, or a body {@link decodeAnswerBody} already decoded. Undefined
+ * when it is neither answer (or cannot be decoded). The one reader of answers on Stream's side:
+ * the callback sender, the load generator and the benchmarks use it.
  */
-export function readPassOnAnswer(body: unknown): CallbackAnswer | undefined {
+export function readPassOnAnswer(body: unknown, contentType?: string): CallbackAnswer | undefined {
+  if (body instanceof Uint8Array) {
+    if (isProtobufType(contentType ?? '')) {
+      try {
+        const response = fromBinary(PendingMessageResponseSchema, body);
+        const action = actionFromProto(response.action);
+        if (action === undefined && !response.accepted) return undefined;
+        return { action, reason: response.reason === '' ? undefined : response.reason, timedOut: response.timedOut, accepted: response.accepted };
+      } catch {
+        return undefined;
+      }
+    }
+    try {
+      body = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    } catch {
+      return undefined;
+    }
+  }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
   const record = body as Record<string, unknown>;
   const raw = record.action;
@@ -129,13 +149,19 @@ export function readPassOnAnswer(body: unknown): CallbackAnswer | undefined {
   return { action, reason, timedOut, accepted };
 }
 
+/** Protobuf bodies: Twirp's `application/protobuf` (and `x-protobuf`), Connect's `application/proto`. */
+function isProtobufType(contentType: string): boolean {
+  const type = contentType.toLowerCase();
+  return type.includes('application/protobuf') || type.includes('application/x-protobuf') || /application\/proto(?:$|[;\s])/.test(type);
+}
+
 /**
  * An answer body as something readable: JSON parsed; a protobuf answer decoded (the
  * method's response message) and shown as Twirp's JSON; anything else as text.
  */
 export function decodeAnswerBody(bytes: Uint8Array, contentType: string, method: PendingMessageMethod): unknown {
   const type = contentType.toLowerCase();
-  if (type.includes('application/protobuf') || type.includes('application/x-protobuf')) {
+  if (isProtobufType(type)) {
     try {
       if (method === 'PassOnPendingMessage') {
         return toJson(PendingMessageResponseSchema, fromBinary(PendingMessageResponseSchema, bytes), twirpJsonWrite);

@@ -1,7 +1,7 @@
 /**
  * The signed load generator, imported as `pending-hooks/loadtest` (what `pending-hooks bench`
- * runs). It needs the optional peer dependencies autocannon and hdr-histogram-js, loaded when a
- * run starts: `npm install autocannon hdr-histogram-js`.
+ * runs, and what bench/ drives its rows with). It needs the optional peer dependency
+ * hdr-histogram-js (its latency summary), loaded when a run starts: `npm install hdr-histogram-js`.
  */
 export {
   defaultBudgetMs,
@@ -9,7 +9,6 @@ export {
   defaultDurationS,
   defaultRequestTimeoutMs,
   LoadOptionsError,
-  readAnswer,
   resolveLoadOptions,
   runLoad,
   type HistogramBucket,
@@ -19,6 +18,14 @@ export {
   type ProgressSnapshot,
   type SeriesPoint,
 } from './run-load.js';
+export { driveLoad, type DriveOptions, type DriveResult, type DriverAnswer, type DriverRequest } from './load-driver.js';
+export {
+  emptyLatencySummary,
+  loadLatencyRecorders,
+  type LatencyRecorder,
+  type LatencyRecorderFactory,
+  type LatencySummary,
+} from './latency.js';
 export { formatProgress, formatSummary } from './report-text.js';
 export { renderHtmlReport } from './report-html.js';
 export { callbackModes, isCallbackMode, type CallbackMode } from '../emulator/callback-encoding.js';

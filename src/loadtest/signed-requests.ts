@@ -1,12 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { callbackPath, defaultTwirpPrefix, encodeCallback, signCallbackBody, type CallbackMode } from '../emulator/callback-encoding.js';
 import { sampleMessage, samplePayload, type Seed } from '../emulator/sample-messages.js';
+import type { DriverRequest } from './load-driver.js';
 
 /**
  * The signed requests a load run sends: a pool of varied `PassOnPendingMessage` bodies,
  * encoded and signed once before the run (so signing costs nothing while measuring), sent
- * round-robin. Each request gets a fresh `X-Webhook-Id` when it is sent, so the server's
- * dedupe never answers from memory; the id is a header, so the body's signature stays valid.
+ * round-robin by the load driver, which gives each request its own `X-Webhook-Id` so the
+ * server's dedupe never answers from memory; the id is a header, so the body's signature
+ * stays valid.
  */
 
 /** Options of {@link createSignedRequestPool}. */
@@ -40,13 +41,6 @@ export interface PooledRequest {
   readonly bad: boolean;
 }
 
-/** A request ready for the wire. */
-export interface OutgoingRequest {
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
 export interface SignedRequestPool {
   readonly mode: CallbackMode;
   /** `protocol//host:port` of the target. */
@@ -57,10 +51,8 @@ export interface SignedRequestPool {
   readonly target: string;
   readonly contentType: string;
   readonly entries: readonly PooledRequest[];
-  /** The next request, round-robin over the pool, with a fresh webhook id. */
-  next(): OutgoingRequest;
-  /** Requests handed out by `next()` so far. */
-  readonly issued: number;
+  /** The entries as the load driver sends them: body and headers (all but `X-Webhook-Id`). */
+  readonly requests: readonly DriverRequest[];
 }
 
 export const defaultPoolSize = 2000;
@@ -115,28 +107,17 @@ export function createSignedRequestPool(options: SignedRequestPoolOptions): Sign
   }
 
   const apiKey = options.apiKey === undefined || options.apiKey === '' ? undefined : options.apiKey;
-  let issued = 0;
-  return {
-    mode: options.mode,
-    origin,
-    path,
-    target: `${origin}${path}`,
-    contentType,
-    entries,
-    get issued() {
-      return issued;
-    },
-    next(): OutgoingRequest {
-      const entry = entries[issued++ % entries.length] as PooledRequest;
-      const headers: Record<string, string> = {
+  const requests = entries.map(
+    (entry): DriverRequest => ({
+      body: entry.body,
+      headers: {
         'content-type': contentType,
         'x-signature': entry.signature,
-        'x-webhook-id': randomUUID(),
         'x-webhook-attempt': '1',
         'user-agent': 'pending-hooks-bench',
-      };
-      if (apiKey !== undefined) headers['x-api-key'] = apiKey;
-      return { path, headers, body: entry.body };
-    },
-  };
+        ...(apiKey === undefined ? {} : { 'x-api-key': apiKey }),
+      },
+    }),
+  );
+  return { mode: options.mode, origin, path, target: `${origin}${path}`, contentType, entries, requests };
 }
