@@ -14,8 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { leanOpenLoop } from './lib/lean-client.js';
-import { describeFailure, failed } from './lib/load.js';
+import { describeFailure, failed, openLoop } from './lib/load.js';
 import { hasTaskset } from './lib/machine.js';
 import { buildPayloads } from './lib/payloads.js';
 import { probedTarget } from './lib/probe.js';
@@ -52,9 +51,9 @@ for (let round = 1; round <= Number(args.rounds); round++) {
     const server = await startServer({ script: row.script, serveArgs: row.serveArgs, env: row.env, cpu: pin ? 0 : undefined });
     try {
       const target = await probedTarget(row, server, payloads);
-      await leanOpenLoop(target, { connections, seconds: Number(args.warmup), rate, tag: `cpu-warm-${round}` });
+      await openLoop(target, { connections, seconds: Number(args.warmup), rate, tag: `cpu-warm-${round}` });
       const before = server.cpuSeconds();
-      const result = await leanOpenLoop(target, { connections, seconds, rate, tag: `cpu-${round}` });
+      const result = await openLoop(target, { connections, seconds, rate, tag: `cpu-${round}` });
       const after = server.cpuSeconds();
       if (before === undefined || after === undefined) throw new Error('no CPU readings (/proc) on this system');
       if (failed(result)) {

@@ -62,8 +62,8 @@ function cycling(body: (i: number) => unknown): () => void {
 const rest = payloads.rest;
 const restTexts = rest.bodies.map((body) => body.toString('utf8'));
 const restParsed = restTexts.map((text) => JSON.parse(text) as unknown);
-const protobufBodies = payloads.protobuf.bodies.map((body) => new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
-const twirpJsonTexts = payloads.twirpJson.bodies.map((body) => body.toString('utf8'));
+const protobufBodies = payloads['twirp-protobuf'].bodies.map((body) => new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+const twirpJsonTexts = payloads['twirp-json'].bodies.map((body) => body.toString('utf8'));
 
 const app: ResolvedApp = (() => {
   const resolved = createAppKeyring([{ apiKey: benchApiKey, secrets: [benchSecret] }]).resolve(benchApiKey);
@@ -185,8 +185,8 @@ function wholeCallbackGroup(): Group {
         },
       },
       { name: 'pending-hooks pipeline.handle, REST', fn: pipelineCase(restPath, 'application/json', rest) },
-      { name: 'pending-hooks pipeline.handle, Twirp protobuf', fn: pipelineCase(twirpPath, 'application/protobuf', payloads.protobuf) },
-      { name: 'pending-hooks pipeline.handle, Twirp JSON', fn: pipelineCase(twirpPath, 'application/json', payloads.twirpJson) },
+      { name: 'pending-hooks pipeline.handle, Twirp protobuf', fn: pipelineCase(twirpPath, 'application/protobuf', payloads['twirp-protobuf']) },
+      { name: 'pending-hooks pipeline.handle, Twirp JSON', fn: pipelineCase(twirpPath, 'application/json', payloads['twirp-json']) },
     ],
   };
 }
@@ -205,7 +205,7 @@ const groups: Group[] = [
     ],
   },
   {
-    name: `Twirp protobuf decode (avg ${payloads.protobuf.averageBytes} B)`,
+    name: `Twirp protobuf decode (avg ${payloads['twirp-protobuf'].averageBytes} B)`,
     cases: [
       { name: 'baseline: protobuf-es fromBinary', fn: (i) => fromBinary(PendingMessageRequestSchema, protobufBodies[i]!) },
       { name: 'protobuf-ts fromBinary (what twirp-ts runs)', fn: (i) => TsPendingMessageRequest.fromBinary(protobufBodies[i]!) },
@@ -213,12 +213,12 @@ const groups: Group[] = [
     ],
   },
   {
-    name: `Twirp JSON decode (avg ${payloads.twirpJson.averageBytes} B)`,
+    name: `Twirp JSON decode (avg ${payloads['twirp-json'].averageBytes} B)`,
     cases: [
       { name: 'baseline: JSON.parse + protobuf-es fromJson', fn: (i) => fromJson(PendingMessageRequestSchema, JSON.parse(twirpJsonTexts[i]!) as JsonValue, { ignoreUnknownFields: true }) },
       { name: 'JSON.parse alone', fn: (i) => JSON.parse(twirpJsonTexts[i]!) },
       { name: 'protobuf-ts fromJson(JSON.parse) (what twirp-ts runs)', fn: (i) => TsPendingMessageRequest.fromJson(JSON.parse(twirpJsonTexts[i]!), { ignoreUnknownFields: true }) },
-      { name: 'pending-hooks decodeTwirpJson (scan + parse + fromJson + to REST shape)', fn: (i) => decodeTwirpJson(payloads.twirpJson.bodies[i]!, limits) },
+      { name: 'pending-hooks decodeTwirpJson (scan + parse + fromJson + to REST shape)', fn: (i) => decodeTwirpJson(payloads['twirp-json'].bodies[i]!, limits) },
     ],
   },
   ...encodeGroups(),

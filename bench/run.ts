@@ -11,8 +11,8 @@
  * - Before a row is loaded a probe checks it decides correctly (commit / delete) and refuses
  *   a wrong signature; under load every answer must be 2xx with a decision in its body. A row
  *   that fails either is reported as failed, never as fast.
- * - Closed loop (50 keep-alive connections, the lean raw-socket client by default, autocannon
- *   with --client autocannon): warm-up, then a measured run; rounds are interleaved across
+ * - Closed loop (50 keep-alive connections, the package's lean load driver,
+ *   src/loadtest/load-driver.ts): warm-up, then a measured run; rounds are interleaved across
  *   rows (so a slow minute of the machine hits every row) and the median req/s is reported.
  * - Then open-loop rounds, same scheme (fresh server, warm-up, 3 s unmeasured lead-in at the
  *   rate, 4 s for the first so the generator's own open-loop code is warm too; quick: 1 s): a
@@ -26,26 +26,23 @@
  * --no-micro, --no-pin, --strict (exit 1 when a target is missed), --quiet-wait S (wait up
  * to S s for an idle machine before each measurement; default 30, quick 0), --retries N
  * (repeat a measurement during which other processes used more than 0.15 of a core;
- * default 2, quick 0), --client lean|autocannon (closed-loop load generator; default lean,
- * see bench/lib/lean-client.ts). BENCH_NO_CONNECT=1 runs as if createPendingHooks had no
- * `connect` option (the Connect row then reads "n/a (not available)").
+ * default 2, quick 0).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectOptionInSource } from './lib/connect-support.js';
-import { leanClosedLoop, leanOpenLoop } from './lib/lean-client.js';
-import { autocannonClosedLoop, describeFailure, failed, type LoadResult, type LoadTarget } from './lib/load.js';
+import type { LatencySummary } from '../src/loadtest/latency.js';
+import { closedLoop, describeFailure, failed, openLoop, type LoadResult, type LoadTarget } from './lib/load.js';
 import { cpuBusy, cpuSnapshot, hasTaskset, machineInfo, waitForQuiet, type MachineInfo } from './lib/machine.js';
 import { buildPayloads } from './lib/payloads.js';
 import { sourceState } from './lib/source-state.js';
-import { probe } from './lib/probe.js';
-import { answerClassifier, bodiesOf, rows as allRows, type RowSpec } from './lib/rows.js';
+import { probe, targetOf } from './lib/probe.js';
+import { rows as allRows, type RowSpec } from './lib/rows.js';
 import { repoRoot, startServer, type ServerProcess } from './lib/server-process.js';
 import { startRedis, type RedisProcess } from './lib/redis-process.js';
-import { fmtInt, fmtMs, fmtPct, fmtRatio, median, spread, type LatencySummary } from './lib/stats.js';
+import { fmtInt, fmtMs, fmtPct, fmtRatio, median, spread } from './lib/stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -62,7 +59,6 @@ const { values: args } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
     'quiet-wait': { type: 'string' },
-    client: { type: 'string', default: 'lean' },
     retries: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -80,10 +76,6 @@ const num = (value: string | undefined, fallback: number) => {
   if (!Number.isFinite(parsed) || parsed <= 0) throw new RangeError(`bad number: ${value}`);
   return parsed;
 };
-
-function invalid(message: string): never {
-  throw new RangeError(message);
-}
 
 const count = (value: string | undefined, fallback: number) => {
   if (value === undefined) return fallback;
@@ -109,8 +101,6 @@ export interface BenchSettings {
   contentionCores: number;
   /** Unmeasured open-loop run at the measured rate before each open-loop round. */
   leadInSeconds: number;
-  /** Closed-loop load generator: `lean` (bench/lib/lean-client.ts) or `autocannon`. */
-  client: 'lean' | 'autocannon';
 }
 
 const settings: BenchSettings = {
@@ -126,10 +116,7 @@ const settings: BenchSettings = {
   retries: Math.round(count(args.retries, args.quick ? 0 : 2)),
   contentionCores: 0.15,
   leadInSeconds: args.quick ? 0.5 : 3,
-  client: args.client === 'autocannon' ? 'autocannon' : args.client === 'lean' ? 'lean' : invalid(`--client ${args.client}: lean or autocannon`),
 };
-const closedLoop = settings.client === 'autocannon' ? autocannonClosedLoop : leanClosedLoop;
-const openLoop = leanOpenLoop;
 const outDir = resolve(repoRoot, args.out ?? 'bench/out');
 mkdirSync(outDir, { recursive: true });
 
@@ -158,11 +145,10 @@ if (wanted) {
   }
 }
 const rows = wanted ? allRows.filter((row) => wanted.includes(row.id) || row.id === 'floor') : allRows;
-const connectInSource = connectOptionInSource();
 // The serve rows run the built package: build it from the current sources first.
 if (rows.some((row) => row.serveArgs)) execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
 
-type RowStatus = 'ok' | 'failed' | 'n/a';
+type RowStatus = 'ok' | 'failed';
 
 /** What else ran during a measurement. */
 interface Contention {
@@ -207,15 +193,7 @@ const states: RowState[] = rows.map((spec) => ({ spec, status: 'ok', rounds: [],
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 function targetFor(state: RowState, server: ServerProcess): LoadTarget {
-  const encoded = bodiesOf(state.spec, payloads);
-  return {
-    port: server.port,
-    path: state.path!,
-    headers: state.spec.headers,
-    bodies: encoded.bodies,
-    signatures: encoded.signatures,
-    classify: answerClassifier(state.spec.answer),
-  };
+  return targetOf(state.spec, server.port, payloads);
 }
 
 function markFailed(state: RowState, reason: string): void {
@@ -252,21 +230,7 @@ async function prepare(state: RowState): Promise<ServerProcess | undefined> {
       if (currentRedis === redis) currentRedis = undefined;
     };
   }
-  if (state.spec.path === 'connect') {
-    const announced = server.announced.CONNECT ?? 'n/a server announced no Connect path';
-    if (announced.startsWith('n/a')) {
-      await server.stop();
-      const why = announced.slice(4);
-      if (connectInSource) markFailed(state, `createPendingHooks has a connect option but ${why}`);
-      else {
-        state.status = 'n/a';
-        state.reason = 'not available: createPendingHooks has no connect option yet';
-        log(`  – ${state.spec.id}: n/a (not available)`);
-      }
-      return undefined;
-    }
-    state.path = announced;
-  } else state.path = state.spec.path;
+  state.path = state.spec.path;
   const appliedBefore = state.spec.needs?.mockApi ? await mockApiStats() : undefined;
   let problem = await probe(state.spec, server.port, state.path, payloads).catch((error: Error) => `probe: ${error.message}`);
   if (!problem && appliedBefore) {
@@ -380,15 +344,14 @@ log(`machine: ${machine.cpuModel}, ${machine.cpus} CPUs, node ${machine.node}, $
 log(`pinning: ${machine.pinning}`);
 log(
   `settings: ${settings.rounds} round(s) × ${settings.durationSeconds} s closed loop (after ${settings.warmupSeconds} s warm-up), ` +
-    `${settings.connections} connections (${settings.client} client); open loop ${settings.openSeconds} s at ${settings.loadFraction * 100}% of the floor`,
+    `${settings.connections} connections; open loop ${settings.openSeconds} s at ${settings.loadFraction * 100}% of the floor`,
 );
 const payloads = buildPayloads(settings.payloadCount);
 log(
   `payloads: ${payloads.count} signed callbacks; average body REST ${payloads.rest.averageBytes} B, ` +
-    `protobuf ${payloads.protobuf.averageBytes} B, Twirp JSON ${payloads.twirpJson.averageBytes} B; ` +
+    `protobuf ${payloads['twirp-protobuf'].averageBytes} B, Twirp JSON ${payloads['twirp-json'].averageBytes} B; ` +
     `${payloads.expected.filter((a) => a === 'delete').length} blocklisted`,
 );
-log(`connect option in src/pending-hooks.ts: ${connectInSource ? 'yes' : 'no'}`);
 log(
   `source: commit ${sourceAtStart.commit ?? '?'}, src/ hash ${sourceAtStart.srcHash}` +
     (sourceAtStart.changedFiles.length > 0 ? `, uncommitted: ${sourceAtStart.changedFiles.length} file(s)` : ''),
@@ -621,7 +584,6 @@ const reports: RowReport[] = states.map((state) => {
 });
 
 function cellRps(report: RowReport): string {
-  if (report.status === 'n/a') return 'n/a (not available)';
   if (report.status === 'failed') return `FAILED: ${report.reason ?? ''}`.slice(0, 120).replace(/\|/g, '/');
   return fmtInt(report.reqPerSec ?? Number.NaN);
 }
@@ -635,7 +597,6 @@ function cellTarget(report: RowReport): string {
 
 function cellMet(report: RowReport): string {
   if (!report.met || !report.target) return '—';
-  if (report.status === 'n/a') return 'n/a';
   if (report.status !== 'ok') return 'no (not measured)';
   const misses: string[] = [];
   const vs = report.target.against ? report.vsReference : null;
@@ -743,10 +704,9 @@ const results = {
   settings,
   payloads: {
     count: payloads.count,
-    averageBytes: { rest: payloads.rest.averageBytes, protobuf: payloads.protobuf.averageBytes, twirpJson: payloads.twirpJson.averageBytes },
+    averageBytes: { rest: payloads.rest.averageBytes, 'twirp-protobuf': payloads['twirp-protobuf'].averageBytes, 'twirp-json': payloads['twirp-json'].averageBytes },
     blocklisted: payloads.expected.filter((a) => a === 'delete').length,
   },
-  connectOptionInSource: connectInSource,
   source: { start: sourceAtStart, end: sourceAtEnd },
   floorReqPerSec: finite(floorRps),
   openLoopRate: Number.isFinite(floorRps) ? openRate : null,

@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectOptionInSource } from '../bench/lib/connect-support.js';
 import { rows } from '../bench/lib/rows.js';
 
 /**
@@ -74,14 +73,7 @@ describe('npm run bench -- --quick', () => {
     expect(results.openLoopRate).toBeGreaterThan(0);
     expect(results.rows.map((row) => row.id)).toEqual(rows.map((row) => row.id));
 
-    const connectAvailable = connectOptionInSource();
     for (const row of results.rows) {
-      if (row.id === 'ph-connect' && !connectAvailable) {
-        // Only allowed while createPendingHooks has no Connect support.
-        expect(row.status, row.id).toBe('n/a');
-        expect(run.stdout).toContain('n/a (not available)');
-        continue;
-      }
       expect(row.status, `${row.id}: ${JSON.stringify(row)}`).toBe('ok');
       expect(row.reqPerSec, row.id).toBeGreaterThan(0);
       expect(row.ratio, row.id).toBeGreaterThan(0);

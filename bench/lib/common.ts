@@ -14,6 +14,8 @@ export const restPath = '/PassOnPendingMessage';
 export const twirpService = 'pendingmessage.v1.PendingMessageService';
 /** Twirp route with the default `/twirp` prefix (pending-hooks and twirp-ts alike). */
 export const twirpPath = `/twirp/${twirpService}/PassOnPendingMessage`;
+/** Connect unary route with pending-hooks' default `connect.prefix` (`/connect`). */
+export const connectPath = `/connect/${twirpService}/PassOnPendingMessage`;
 
 const blocklist = /\b(?:spam|scam|viagra)\b/i;
 
@@ -45,8 +47,7 @@ export const serverHost = '127.0.0.1';
  * Tells bench/run.ts the server listens, and exits cleanly on SIGTERM/SIGINT so that
  * `node --cpu-prof` writes its profile (a signal death would not).
  */
-export function announce(port: number, extra: Record<string, string> = {}): void {
-  for (const [key, value] of Object.entries(extra)) process.stdout.write(`${key} ${value}\n`);
+export function announce(port: number): void {
   process.stdout.write(`READY ${port}\n`);
   const exit = () => process.exit(0);
   process.once('SIGTERM', exit);

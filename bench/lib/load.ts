@@ -1,8 +1,13 @@
-import { performance } from 'node:perf_hooks';
-import autocannon from 'autocannon';
+import { readPassOnAnswer, type CallbackAnswer } from '../../src/emulator/callback-encoding.js';
+import { loadLatencyRecorders, type LatencySummary } from '../../src/loadtest/latency.js';
+import { driveLoad, type DriveResult, type DriverRequest } from '../../src/loadtest/load-driver.js';
 import { benchApiKey } from './common.js';
-import type { AnswerKind } from './rows.js';
-import { Samples, type LatencySummary } from './stats.js';
+
+/*
+ * A row's load, on the package's load driver (src/loadtest/load-driver.ts, the one
+ * `pending-hooks bench` runs on): why it is lean and not autocannon is written there and in
+ * RESULTS.md. Every answer is read by the emulator's readPassOnAnswer and classified.
+ */
 
 /** What one row sends: the route, the headers and the pre-signed bodies it cycles through. */
 export interface LoadTarget {
@@ -12,8 +17,6 @@ export interface LoadTarget {
   headers: Record<string, string>;
   bodies: readonly Buffer[];
   signatures: readonly string[];
-  /** Classifies every answer's body (as a latin1 string; autocannon hands it over as utf8). */
-  classify?: (body: string) => AnswerKind;
 }
 
 export interface LoadResult {
@@ -37,6 +40,14 @@ export interface LoadResult {
   lastError?: string;
 }
 
+export interface OpenLoopResult extends LoadResult {
+  rate: number;
+  sendLagP99: number;
+  unanswered: number;
+  generatorGcMaxMs: number;
+  generatorGcTotalMs: number;
+}
+
 export function failed(result: LoadResult): boolean {
   return result.non2xx > 0 || result.errors > 0 || result.timeouts > 0 || result.mismatches > 0 || result.ok === 0;
 }
@@ -45,94 +56,87 @@ export function describeFailure(result: LoadResult): string {
   return `${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, ${result.mismatches} bad bodies, ${result.fallbacks} fallbacks, ${result.ok} ok${result.lastError ? ` (last error: ${result.lastError})` : ''}`;
 }
 
-let webhookSequence = 0;
+/** What an answer under load is: the handler's decision, the budget's fallback, or wrong. */
+export type AnswerKind = 'decision' | 'fallback' | 'bad';
 
-/** Headers of request `i`: a unique `X-Webhook-Id` each time (the servers dedupe by it). */
-function requestHeaders(target: LoadTarget, i: number, tag: string): Record<string, string> {
-  const n = i % target.bodies.length;
+/**
+ * A decision (commit / delete) is what counts; a fallback (`timed_out: true`: the server was
+ * so loaded that the handler missed its budget) is counted apart and never as throughput;
+ * anything else (an unreadable body, `accepted`, keep_pending without a timeout) fails the row.
+ */
+export function answerKind(answer: CallbackAnswer | undefined): AnswerKind {
+  if (answer === undefined) return 'bad';
+  if (answer.timedOut) return 'fallback';
+  return answer.action === 'commit' || answer.action === 'delete' ? 'decision' : 'bad';
+}
+
+function requestsOf(target: LoadTarget): DriverRequest[] {
+  return target.bodies.map((body, i) => ({
+    body,
+    headers: { ...target.headers, 'x-signature': target.signatures[i]!, 'x-api-key': benchApiKey, 'x-webhook-attempt': '1' },
+  }));
+}
+
+async function drive(target: LoadTarget, options: { connections: number; seconds: number; tag: string; rate?: number; drainSeconds?: number }): Promise<{ run: DriveResult; result: LoadResult }> {
+  const tally = { ok: 0, fallbacks: 0, non2xx: 0, mismatches: 0 };
+  const run = await driveLoad({
+    origin: `http://127.0.0.1:${target.port}`,
+    path: target.path,
+    requests: requestsOf(target),
+    webhookIdPrefix: `${options.tag}-`,
+    connections: options.connections,
+    durationS: options.seconds,
+    // Open loop: a request is given up only once the drain is over (until then it is queueing, not lost).
+    requestTimeoutMs: options.rate === undefined ? 10_000 : Math.max(10_000, (options.seconds + (options.drainSeconds ?? 10)) * 1000 + 1000),
+    latency: await loadLatencyRecorders('bench/'),
+    ...(options.rate === undefined ? {} : { rate: options.rate, drainS: options.drainSeconds ?? 10 }),
+    onAnswer: ({ status, contentType, body }) => {
+      if (status < 200 || status >= 300) {
+        tally.non2xx++;
+        return;
+      }
+      const kind = answerKind(readPassOnAnswer(body, contentType));
+      if (kind === 'bad') tally.mismatches++;
+      else if (kind === 'fallback') tally.fallbacks++;
+      else tally.ok++;
+    },
+  });
   return {
-    ...target.headers,
-    'x-signature': target.signatures[n]!,
-    'x-api-key': benchApiKey,
-    'x-webhook-id': `${tag}-${webhookSequence++}`,
-    'x-webhook-attempt': '1',
+    run,
+    result: {
+      ...tally,
+      errors: run.networkErrors,
+      timeouts: run.timeouts,
+      seconds: run.seconds,
+      rps: tally.ok / run.seconds,
+      latency: run.latency,
+      loadgenCpu: run.loadgenCpu,
+      ...(run.lastError === undefined ? {} : { lastError: run.lastError }),
+    },
   };
 }
 
+/** Closed loop: every connection sends its next request as soon as its answer arrives, for `seconds`. */
+export async function closedLoop(target: LoadTarget, options: { connections: number; seconds: number; tag: string }): Promise<LoadResult> {
+  return (await drive(target, options)).result;
+}
+
 /**
- * Closed loop with autocannon (`--client autocannon`): `connections` connections, each
- * sending its next request as soon as the answer arrives, for `seconds`. Latency is recorded
- * from autocannon's per-response times (float ms) rather than its 1 ms-resolution histogram.
- * Not the default: see lean-client.ts for why. The open loop never uses autocannon: its
- * `overallRate` sends each connection's share of a second back-to-back at the start of that
- * second (bursts at full speed, then idle) and records latency with 1 ms resolution.
+ * Open loop at a fixed rate (like wrk2): latency from each request's due time, queueing for a
+ * free connection included; after the last request is due, answers are awaited for at most
+ * `drainSeconds` (default 10) and the unanswered enter the latency with their wait so far.
  */
-export function autocannonClosedLoop(target: LoadTarget, options: { connections: number; seconds: number; tag: string }): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const latencies = new Samples();
-    let counter = 0;
-    let ok = 0;
-    let fallbacks = 0;
-    const classify = target.classify;
-    const cpuStart = process.cpuUsage();
-    const wallStart = performance.now();
-    const instance = autocannon(
-      {
-        url: `http://127.0.0.1:${target.port}`,
-        connections: options.connections,
-        duration: options.seconds,
-        pipelining: 1,
-        timeout: 10,
-        // Stop on a 250 ms tick rather than a whole second: durations stay what was asked.
-        sampleInt: 250,
-        requests: [
-          {
-            method: 'POST',
-            path: target.path,
-            setupRequest(request) {
-              const i = counter++;
-              request.body = target.bodies[i % target.bodies.length]!;
-              request.headers = requestHeaders(target, i, options.tag);
-              return request;
-            },
-            ...(classify
-              ? {
-                  onResponse(status: number, body: string) {
-                    if (status >= 200 && status < 300 && classify(body) === 'fallback') fallbacks++;
-                  },
-                }
-              : {}),
-          },
-        ],
-        ...(classify ? { verifyBody: ((body: string) => classify(body) !== 'bad') as (body: unknown) => boolean } : {}),
-      } as autocannon.Options,
-      (error, result) => {
-        if (error) {
-          reject(error);
-          return;
-        }
-        const seconds = (performance.now() - wallStart) / 1000;
-        const cpu = process.cpuUsage(cpuStart);
-        const decisions = ok - result.mismatches - fallbacks;
-        resolve({
-          ok: decisions,
-          fallbacks,
-          non2xx: result.non2xx,
-          errors: result.errors,
-          timeouts: result.timeouts,
-          mismatches: result.mismatches,
-          seconds,
-          rps: decisions / seconds,
-          latency: latencies.summary(),
-          loadgenCpu: (cpu.user + cpu.system) / 1e6 / seconds,
-        });
-      },
-    );
-    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-      if (statusCode >= 200 && statusCode < 300) {
-        ok++;
-        latencies.push(responseTime);
-      }
-    });
-  });
+export async function openLoop(
+  target: LoadTarget,
+  options: { connections: number; seconds: number; rate: number; tag: string; drainSeconds?: number },
+): Promise<OpenLoopResult> {
+  const { run, result } = await drive(target, options);
+  return {
+    ...result,
+    rate: options.rate,
+    sendLagP99: run.sendLag?.p99 ?? 0,
+    unanswered: run.unanswered,
+    generatorGcMaxMs: run.gcMaxMs,
+    generatorGcTotalMs: run.gcTotalMs,
+  };
 }

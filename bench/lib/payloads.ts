@@ -1,4 +1,4 @@
-import { encodeCallback, signCallbackBody } from '../../src/emulator/callback-encoding.js';
+import { callbackModes, encodeCallback, signCallbackBody, type CallbackMode } from '../../src/emulator/callback-encoding.js';
 import { sampleMessage, samplePayload } from '../../src/emulator/sample-messages.js';
 import { benchSecret, decideText } from './common.js';
 
@@ -9,18 +9,15 @@ export interface EncodedBodies {
   readonly averageBytes: number;
 }
 
-/** The same callbacks in every encoding the contenders serve, and the decision each should get. */
-export interface BenchPayloads {
+/**
+ * The same callbacks in every mode the contenders serve (keyed like `--mode`: `rest`,
+ * `twirp-protobuf` — also the Connect row's bodies —, `twirp-json`), and the decision each should get.
+ */
+export type BenchPayloads = Readonly<Record<CallbackMode, EncodedBodies>> & {
   readonly count: number;
-  /** REST JSON (`{message, metadata, request_info}`), as Stream posts it. */
-  readonly rest: EncodedBodies;
-  /** Twirp/Connect protobuf (the emulator's `twirp-protobuf` encoding). */
-  readonly protobuf: EncodedBodies;
-  /** Twirp protobuf JSON with proto field names. */
-  readonly twirpJson: EncodedBodies;
   /** `delete` when the text has a blocklisted word, else `commit`. */
   readonly expected: readonly ('commit' | 'delete')[];
-}
+};
 
 function signAll(bodies: Buffer[]): EncodedBodies {
   const signatures = bodies.map((body) => signCallbackBody(body, benchSecret));
@@ -30,19 +27,10 @@ function signAll(bodies: Buffer[]): EncodedBodies {
 
 /**
  * `count` varied, realistic callbacks (the emulator's sampleMessage/samplePayload, seeded:
- * every run sends the same bytes), ~1.7 KB each as REST JSON.
+ * every run sends the same bytes), ~1.7 KB each as REST JSON, encoded by the emulator's encoder.
  */
 export function buildPayloads(count = 2000): BenchPayloads {
-  const rest: Buffer[] = [];
-  const protobuf: Buffer[] = [];
-  const twirpJson: Buffer[] = [];
-  const expected: ('commit' | 'delete')[] = [];
-  for (let i = 0; i < count; i++) {
-    const payload = samplePayload(sampleMessage({}, `bench:${i}`));
-    rest.push(encodeCallback('rest', payload).body);
-    protobuf.push(encodeCallback('twirp-protobuf', payload).body);
-    twirpJson.push(encodeCallback('twirp-json', payload).body);
-    expected.push(decideText(payload.message.text).action);
-  }
-  return { count, rest: signAll(rest), protobuf: signAll(protobuf), twirpJson: signAll(twirpJson), expected };
+  const payloads = Array.from({ length: count }, (_, i) => samplePayload(sampleMessage({}, `bench:${i}`)));
+  const byMode = Object.fromEntries(callbackModes.map((mode) => [mode, signAll(payloads.map((payload) => encodeCallback(mode, payload).body))])) as Record<CallbackMode, EncodedBodies>;
+  return { ...byMode, count, expected: payloads.map((payload) => decideText(payload.message.text).action) };
 }

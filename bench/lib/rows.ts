@@ -1,8 +1,6 @@
-import { restPath, twirpPath } from './common.js';
+import type { CallbackMode } from '../../src/emulator/callback-encoding.js';
+import { connectPath, restPath, twirpPath } from './common.js';
 import type { BenchPayloads, EncodedBodies } from './payloads.js';
-
-/** How a row's answers are read by the probe and checked under load. */
-export type AnswerFormat = 'rest' | 'protobuf' | 'twirp-json';
 
 /** A target a row is reported against (pending-hooks rows only). */
 export interface RowTarget {
@@ -21,11 +19,10 @@ export interface RowSpec {
   label: string;
   /** bench/servers/<script>.ts */
   script: string;
-  /** The route; `connect` asks the server (its `CONNECT <path>` line). */
-  path: string | 'connect';
-  encoding: keyof Pick<BenchPayloads, 'rest' | 'protobuf' | 'twirpJson'>;
+  path: string;
+  /** The bodies sent (the Connect row sends the `twirp-protobuf` bytes as `application/proto`). */
+  mode: CallbackMode;
   headers: Record<string, string>;
-  answer: AnswerFormat;
   /** False for the floor: it checks no signature, so a bad one is not refused. */
   verifiesSignature: boolean;
   target?: RowTarget;
@@ -58,9 +55,8 @@ export const rows: readonly RowSpec[] = [
     label: 'floor: bare fastify, JSON parse only (no signature)',
     script: 'floor',
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: false,
     about: "fastify route, fastify's JSON parser, the trivial handler; no signature check",
   },
@@ -69,9 +65,8 @@ export const rows: readonly RowSpec[] = [
     label: 'hand-written fastify (raw body, HMAC, JSON.parse)',
     script: 'fastify-hmac',
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: true,
     about: 'raw Buffer body, HMAC-SHA256 with a prepared KeyObject, timingSafeEqual, JSON.parse',
   },
@@ -80,9 +75,8 @@ export const rows: readonly RowSpec[] = [
     label: 'plain node:http by hand (raw body, HMAC, JSON.parse)',
     script: 'node-http-hmac',
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: true,
     about: 'node:http request listener, no framework: body chunks, HMAC-SHA256 with a prepared KeyObject, timingSafeEqual, JSON.parse',
   },
@@ -91,9 +85,8 @@ export const rows: readonly RowSpec[] = [
     label: 'express + stream-chat verifyWebhook',
     script: 'express-stream-chat',
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: true,
     about: "express 5, express.raw(), new StreamChat(key, secret).verifyWebhook(body, sig), JSON.parse, res.send",
   },
@@ -102,9 +95,8 @@ export const rows: readonly RowSpec[] = [
     label: 'twirp-ts (protobuf, HMAC first)',
     script: 'twirp-ts',
     path: twirpPath,
-    encoding: 'protobuf',
+    mode: 'twirp-protobuf',
     headers: protobuf,
-    answer: 'protobuf',
     verifiesSignature: true,
     about: 'node:http, body read + HMAC, then twirp-ts (protobuf-ts messages) via req.rawBody',
   },
@@ -113,9 +105,8 @@ export const rows: readonly RowSpec[] = [
     label: 'pending-hooks REST',
     script: 'pending-hooks',
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: true,
     target: { minRatio: 0.85, maxP99DeltaMs: 1 },
     about: 'createPendingHooks (dry run, logger warn) + createServer (callbacks answered from the node listener in front of fastify), REST route',
@@ -126,9 +117,8 @@ export const rows: readonly RowSpec[] = [
     script: 'pending-hooks',
     env: { PH_BENCH_METRICS: '1' },
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: true,
     about: 'ph-rest with `metrics: true` (prom-client counters and histograms per callback): what metrics cost (target < 3% below ph-rest)',
   },
@@ -138,9 +128,8 @@ export const rows: readonly RowSpec[] = [
     script: 'serve-default',
     serveArgs: ['dist/cli/bin.js', 'serve', 'bench/servers/serve-handlers.mjs', '--config', 'bench/servers/serve-config.json'],
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: true,
     target: { minRatio: 0.85, maxP99DeltaMs: 1 },
     about: '`node dist/cli/bin.js serve handlers.mjs` with only the app and dry run configured: default logger (pino, info, one line per callback to stdout, a pipe read by the runner), REST route',
@@ -152,9 +141,8 @@ export const rows: readonly RowSpec[] = [
     env: { LOG_LEVEL: 'warn' },
     serveArgs: ['dist/cli/bin.js', 'serve', 'bench/servers/serve-handlers.mjs', '--config', 'bench/servers/serve-config.json'],
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: true,
     about: 'the same with LOG_LEVEL=warn (no per-callback line): what the default logging costs',
   },
@@ -163,9 +151,8 @@ export const rows: readonly RowSpec[] = [
     label: 'pending-hooks Twirp protobuf',
     script: 'pending-hooks',
     path: twirpPath,
-    encoding: 'protobuf',
+    mode: 'twirp-protobuf',
     headers: protobuf,
-    answer: 'protobuf',
     verifiesSignature: true,
     target: { minRatio: 0.75, maxP99DeltaMs: 1 },
     about: 'same server, Twirp route, application/protobuf',
@@ -175,9 +162,8 @@ export const rows: readonly RowSpec[] = [
     label: 'pending-hooks Twirp JSON',
     script: 'pending-hooks',
     path: twirpPath,
-    encoding: 'twirpJson',
+    mode: 'twirp-json',
     headers: json,
-    answer: 'twirp-json',
     verifiesSignature: true,
     target: { minRatio: 0.75, maxP99DeltaMs: 1 },
     about: 'same server, Twirp route, application/json (protobuf JSON)',
@@ -186,10 +172,9 @@ export const rows: readonly RowSpec[] = [
     id: 'ph-connect',
     label: 'pending-hooks Connect (protobuf)',
     script: 'pending-hooks',
-    path: 'connect',
-    encoding: 'protobuf',
+    path: connectPath,
+    mode: 'twirp-protobuf',
     headers: { 'content-type': 'application/proto', 'connect-protocol-version': '1' },
-    answer: 'protobuf',
     verifiesSignature: true,
     target: { minRatio: 0.5, maxP99DeltaMs: 1 },
     about: 'same server with `connect: {}`, Connect unary, application/proto',
@@ -202,9 +187,8 @@ export const rows: readonly RowSpec[] = [
     needs: { mockApi: true },
     openRateOf: 'fastify-undici-applied',
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: true,
     about: 'fastify route, raw Buffer body, prepared-key HMAC, JSON.parse, then undici Pool.request commit / hard delete to the mock API (JWT signed once), answer after the API answered',
   },
@@ -215,9 +199,8 @@ export const rows: readonly RowSpec[] = [
     needs: { mockApi: true },
     openRateOf: 'fastify-undici-applied',
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: true,
     about: "express 5, express.raw(), stream-chat verifyWebhook, JSON.parse, then client.commitMessage(id) / deleteMessage(id, true) with the client's base URL set to the mock API",
   },
@@ -228,9 +211,8 @@ export const rows: readonly RowSpec[] = [
     needs: { mockApi: true },
     openRateOf: 'fastify-undici-applied',
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: true,
     target: { minRatio: 0.9, maxP99DeltaMs: 1, against: 'fastify-undici-applied', timesOf: { row: 'express-stream-chat-applied', min: 4 } },
     about: 'ph-rest with `api: { baseUrl: <mock> }`: every decision committed / hard-deleted through pending-hooks\' undici client before the inline answer',
@@ -242,39 +224,13 @@ export const rows: readonly RowSpec[] = [
     needs: { mockApi: true, redis: true },
     openRateOf: 'fastify-undici-applied',
     path: restPath,
-    encoding: 'rest',
+    mode: 'rest',
     headers: json,
-    answer: 'rest',
     verifiesSignature: true,
     about: 'ph-rest-applied with `dedupe: createRedisDedupeStore({ url })` on a redis-server started for the row (claim, decision stored, per callback)',
   },
 ];
 
 export function bodiesOf(row: RowSpec, payloads: BenchPayloads): EncodedBodies {
-  return payloads[row.encoding];
-}
-
-/** What an answer under load is: the handler's decision, the budget's fallback, or wrong. */
-export type AnswerKind = 'decision' | 'fallback' | 'bad';
-
-const jsonDecision = /"action":\s*"(?:ACTION_)?(?:commit|delete|COMMIT|DELETE)"/;
-const jsonTimedOut = /"timed_?[oO]ut":\s*true/;
-
-/**
- * Classifies every answer under load. A decision (commit / delete) is what counts; a
- * fallback (`timed_out: true`: the server was so loaded that the handler missed its budget)
- * is counted apart and never as throughput; anything else (an empty body, `accepted`, an
- * error) fails the row. Protobuf: field 1 (action) = 1 or 2 is a decision; 3 (keep_pending)
- * with field 3 (timed_out) set is a fallback.
- */
-export function answerClassifier(format: AnswerFormat): (body: string) => AnswerKind {
-  if (format === 'protobuf') {
-    return (body) => {
-      if (body.charCodeAt(0) !== 0x08) return 'bad';
-      const action = body.charCodeAt(1);
-      if (action === 1 || action === 2) return 'decision';
-      return action === 3 && body.includes('\x18\x01') ? 'fallback' : 'bad';
-    };
-  }
-  return (body) => (jsonTimedOut.test(body) ? 'fallback' : jsonDecision.test(body) ? 'decision' : 'bad');
+  return payloads[row.mode];
 }

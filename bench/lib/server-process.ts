@@ -61,8 +61,6 @@ export interface StartOptions {
 export interface ServerProcess {
   readonly port: number;
   readonly pid: number;
-  /** `KEY value` lines printed before `READY` (e.g. `CONNECT <path>`). */
-  readonly announced: Readonly<Record<string, string>>;
   /** CPU seconds the server has used so far (undefined off Linux). */
   cpuSeconds(): number | undefined;
   /** Its stderr so far (for failure reports). */
@@ -105,7 +103,6 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   child.stderr!.on('data', (chunk: string) => {
     if (stderr.length < 64 * 1024) stderr += chunk;
   });
-  const announced: Record<string, string> = {};
   let stdout = '';
   let stdoutBytes = 0;
   let ready = false;
@@ -145,7 +142,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
           ready = true;
           clearTimeout(timer);
           resolve(Number(value));
-        } else if (/^[A-Z_]+$/.test(key)) announced[key] = value;
+        }
       }
     };
     child.stdout!.on('data', onData);
@@ -171,7 +168,6 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   return {
     port,
     pid: child.pid!,
-    announced,
     cpuSeconds: () => processCpuSeconds(child.pid!),
     stderr: () => stderr,
     stdout: () => stdout,
