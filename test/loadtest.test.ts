@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBenchCommand, runBenchCommand } from '../src/cli/bench-command.js';
 import { PendingMessageRequestSchema } from '../src/gen/pendingmessage/v1/pending_message_pb.js';
+import { sleep } from '../src/core/deadline.js';
 import { decide, type PendingHooks } from '../src/index.js';
 import { renderHtmlReport } from '../src/loadtest/report-html.js';
 import { formatSummary } from '../src/loadtest/report-text.js';
@@ -37,13 +38,6 @@ function seenFor(transport: string): Seen {
     seenByTransport.set(transport, seen);
   }
   return seen;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
-  });
 }
 
 function charSum(text: string): number {

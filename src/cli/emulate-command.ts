@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { callbackModes, type CallbackMode } from '../emulator/callback-encoding.js';
+import { sleep } from '../core/deadline.js';
+import { neverAborted } from '../emulator/callback-sender.js';
 import { demoHandlers } from '../emulator/demo-handlers.js';
 import { formatScenarioReport, runScenario, type ScenarioApiFault, type ScenarioOptions } from '../emulator/scenario.js';
 import { importHandlersModule } from './handlers-module.js';
@@ -122,7 +124,7 @@ async function emulate(flags: EmulateFlags, io: EmulateIo): Promise<void> {
         out(`point the server at it: STREAM_BASE_URL=${apiUrl} STREAM_API_KEY=${apiKey} STREAM_API_SECRET=… TIMEOUT_MS=${flags.timeoutMs}`);
         if (flags.startDelay > 0) {
           out(`starting in ${flags.startDelay} s…`);
-          await new Promise((resolve) => setTimeout(resolve, flags.startDelay * 1000));
+          await sleep(flags.startDelay * 1000, neverAborted);
         }
       }
       out(`sending ${flags.messages} ${flags.mode} callbacks to ${targetUrl} at ${flags.rate > 0 ? `${flags.rate}/s` : 'once'} (seed ${seed})`);

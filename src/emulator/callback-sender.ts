@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
+import { sleep } from '../core/deadline.js';
 import type { PendingMessageMethod } from '../event/pending-message-event.js';
 import {
   callbackPath,
@@ -114,6 +115,9 @@ export interface CallbackResult {
   aborted: boolean;
 }
 
+/** For core's `sleep` (the one sleep of src/) where nothing cancels the wait. */
+export const neverAborted: AbortSignal = new AbortController().signal;
+
 /** Stream's published limits. */
 export const streamDeliveryRules = {
   requestTimeoutMs: 6000,
@@ -206,7 +210,7 @@ export async function sendCallback(options: SendCallbackOptions): Promise<Callba
     const pause = typeof backoff === 'function' ? backoff(attempt) : backoff;
     // No retry that could not start before the call's deadline.
     if (performance.now() + pause >= deadline) break;
-    if (pause > 0) await sleep(pause, options.signal);
+    if (pause > 0) await sleep(pause, options.signal ?? neverAborted);
   }
 
   const ok = last !== undefined && last.status >= 200 && last.status < 300;
@@ -290,16 +294,4 @@ function describeError(error: unknown): string {
     return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
   }
   return String(error);
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

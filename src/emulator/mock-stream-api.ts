@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { jwtVerify } from 'jose';
+import { sleep } from '../core/deadline.js';
+import { neverAborted } from './callback-sender.js';
 import type { PendingMessage } from '../event/message-schema.js';
 import { hooksAfterUpdate } from '../hooks-config/hooks-after-update.js';
 
@@ -291,7 +293,7 @@ export async function createMockStreamApi(options: MockStreamApiOptions): Promis
     const fault = faults[index]!;
     fault.count--;
     if (fault.count <= 0) faults.splice(index, 1);
-    if (fault.delayMs !== undefined && fault.delayMs > 0) await sleep(fault.delayMs);
+    if (fault.delayMs !== undefined && fault.delayMs > 0) await sleep(fault.delayMs, neverAborted);
     if (fault.networkError) {
       call.status = 0;
       call.injected = true;
@@ -529,6 +531,3 @@ function duration() {
   return `${(Math.random() * 3 + 0.2).toFixed(2)}ms`;
 }
 
-function sleep(ms: number) {
-  return new Promise<void>((resolve) => setTimeout(resolve, ms));
-}

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Level } from 'pino';
 import { Agent } from 'undici';
+import { sleep } from '../core/deadline.js';
 import type { DecisionAction } from '../decision/decision.js';
 import { registerHandlers } from '../define-handlers.js';
 import { registerTsx } from '../optional-dependency.js';
@@ -11,7 +12,7 @@ import type { PendingMessage } from '../event/message-schema.js';
 import { createPendingHooks, type PendingHooks } from '../pending-hooks.js';
 import { createServer } from '../server/create-server.js';
 import { defaultTwirpPrefix, isCallbackMode, type CallbackMode } from './callback-encoding.js';
-import { sendCallback, type CallbackResult, type SendCallbackOptions } from './callback-sender.js';
+import { neverAborted, sendCallback, type CallbackResult, type SendCallbackOptions } from './callback-sender.js';
 import { createMockStreamApi, type MessageState, type MockAction, type MockStreamApi } from './mock-stream-api.js';
 import { sampleMessage, samplePayload, seededRandom, type Seed } from './sample-messages.js';
 
@@ -320,18 +321,6 @@ function finalStatusOf(result: CallbackResult): string {
   return result.attempts.at(-1)?.errorKind ?? (result.aborted ? 'aborted' : 'none');
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, Math.max(0, ms));
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-
 /**
  * Runs a scenario and reports. Never throws for what the server under test does (failures
  * are counted); throws for invalid options or when the in-process server cannot start.
@@ -559,7 +548,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
       if (options.signal?.aborted) break;
       const due = sendStart + entry.record.index * interval;
       const wait = due - performance.now();
-      if (wait > 1) await sleep(wait, options.signal);
+      if (wait > 1) await sleep(wait, options.signal ?? neverAborted);
       if (options.signal?.aborted) break;
       mock.addPendingMessage(entry.message, { timeoutMs, apiKey });
       entry.sentAt = performance.now();
@@ -592,10 +581,10 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
     while (performance.now() < drainDeadline && !options.signal?.aborted) {
       const settled = settledCallbacks === sent && tracked.every((entry) => entry.record.state !== 'pending' || entry.sentAt === 0);
       if (settled) {
-        await Promise.race([Promise.all(deletedPromises), sleep(drainDeadline - performance.now())]);
+        await Promise.race([Promise.all(deletedPromises), sleep(drainDeadline - performance.now(), neverAborted)]);
         if (deletedStats.ok + deletedStats.failed + deletedStats.aborted === deletedStats.sent) break;
       } else {
-        await sleep(Math.min(10, drainDeadline - performance.now()));
+        await sleep(Math.min(10, drainDeadline - performance.now()), neverAborted);
       }
     }
     inFlight.abort(new Error('scenario ended'));
