@@ -5,10 +5,12 @@
  *
  * pending-hooks (bench/servers/pending-hooks.ts: REST, a handler sleeping 50–300 ms, decisions
  * applied through the mock API bench/servers/mock-api.ts, timeoutMs 500) pinned to CPU 0; this
- * process and the mock API on CPU 1. Open loop: request k is due at start + k/rate and sent at
- * once on a free one of N keep-alive connections; when all N are busy it is not sent (counted as
- * `no connection`: Stream would have to wait or open more), so the latency is the server's, from
- * the send. Each mode × connection count gets a fresh server, a
+ * process and the mock API on CPU 1. Open loop on the package's load driver
+ * (src/loadtest/load-driver.ts, `whenAllBusy: 'skip'`): request k is due at start + k/rate and
+ * sent at once on a free one of N keep-alive connections, opened before the measurement; when
+ * all N are busy it is not sent (counted as `no connection`: Stream would have to wait or open
+ * more), so the latency is the server's, from the due time. Each mode × connection count gets
+ * a fresh server, a
  * 2 s warm-up at a tenth of the rate, then `--seconds` measured. Reported per run: answers past
  * the 500 ms budget (counted from the due time), 503 `overloaded` share, and
  * successful decisions per second (200 with the handler's applied decision, not a fallback).
@@ -19,7 +21,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { Pool } from 'undici';
+import { readPassOnAnswer } from '../src/emulator/callback-encoding.js';
+import { loadLatencyRecorders } from '../src/loadtest/latency.js';
+import { driveLoad } from '../src/loadtest/load-driver.js';
 import { benchApiKey, restPath } from './lib/common.js';
 import { hasTaskset } from './lib/machine.js';
 import { buildPayloads } from './lib/payloads.js';
@@ -41,6 +45,11 @@ const budgetMs = 500;
 const pin = hasTaskset();
 if (pin) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 const payloads = buildPayloads(2000);
+const requests = payloads.rest.bodies.map((body, i) => ({
+  body,
+  headers: { 'content-type': 'application/json', 'x-signature': payloads.rest.signatures[i]!, 'x-api-key': benchApiKey },
+}));
+const latency = await loadLatencyRecorders('bench/shedding.ts');
 const mock = await startServer({ script: 'mock-api', cpu: pin ? 1 : undefined });
 const apiUrl = `http://127.0.0.1:${mock.port}`;
 
@@ -62,95 +71,37 @@ interface Outcome {
   serverCpu: number | undefined;
 }
 
-const connectionsOf = new WeakMap<Pool, number>();
-
-async function drive(pool: Pool, ratePerSecond: number, runSeconds: number, out?: Outcome): Promise<void> {
-  const total = Math.round(ratePerSecond * runSeconds);
-  const start = performance.now();
-  const latencies: number[] = [];
-  const pending: Promise<void>[] = [];
-  let k = 0;
-  let inFlight = 0;
-  const limit = connectionsOf.get(pool)!;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const now = performance.now();
-      while (k < total && start + (k * 1000) / ratePerSecond <= now) {
-        const due = start + (k * 1000) / ratePerSecond;
-        const i = k++ % payloads.count;
-        if (inFlight >= limit) {
-          if (out) out.noConnection++;
-          continue;
-        }
-        inFlight++;
-        pending.push(
-          (async () => {
-            try {
-              const response = await pool.request({
-                method: 'POST',
-                path: restPath,
-                headers: { 'content-type': 'application/json', 'x-signature': payloads.rest.signatures[i]!, 'x-api-key': benchApiKey, 'x-webhook-id': `shed-${k}-${Math.random()}` },
-                body: payloads.rest.bodies[i]!,
-                headersTimeout: 6000,
-              } as Parameters<Pool['request']>[0]);
-              const text = await response.body.text();
-              const end = performance.now();
-              if (!out) return;
-              out.answered++;
-              const fromDue = end - due; // sent at its due time (or within the 1 ms tick)
-              latencies.push(fromDue);
-              if (fromDue > budgetMs) out.pastBudgetFromDue++;
-              if (response.statusCode === 200) {
-                if (text.includes('"timed_out":true')) out.fallbacks++;
-                else out.decisions++;
-              } else if (response.statusCode === 503 && text.includes('overloaded')) out.overloaded++;
-              else if (response.statusCode === 503 && text.includes('decision_not_applied')) out.notApplied++;
-              else out.other++;
-            } catch {
-              if (out) out.errors++;
-            } finally {
-              inFlight--;
-            }
-          })(),
-        );
-      }
-      if (k < total) setTimeout(tick, 1);
-      else resolve();
-    };
-    tick();
+async function drive(port: number, connections: number, ratePerSecond: number, runSeconds: number, tag: string, out?: Outcome): Promise<void> {
+  const run = await driveLoad({
+    origin: `http://127.0.0.1:${port}`,
+    path: restPath,
+    requests,
+    webhookIdPrefix: `${tag}-`,
+    connections,
+    rate: ratePerSecond,
+    durationS: runSeconds,
+    whenAllBusy: 'skip',
+    requestTimeoutMs: 6000,
+    latency,
+    onAnswer: ({ status, contentType, body, latencyMs }) => {
+      if (!out) return;
+      out.answered++;
+      if (latencyMs > budgetMs) out.pastBudgetFromDue++;
+      const text = body.toString('utf8');
+      if (status === 200) {
+        if (readPassOnAnswer(body, contentType)?.timedOut === true) out.fallbacks++;
+        else out.decisions++;
+      } else if (status === 503 && text.includes('overloaded')) out.overloaded++;
+      else if (status === 503 && text.includes('decision_not_applied')) out.notApplied++;
+      else out.other++;
+    },
   });
-  if (out) out.sent = total;
-  await Promise.all(pending);
-  if (out) {
-    out.seconds = (performance.now() - start) / 1000;
-    latencies.sort((a, b) => a - b);
-    out.p99FromDueMs = latencies[Math.floor(latencies.length * 0.99)] ?? Number.NaN;
-  }
-}
-
-/**
- * Opens every connection before the measurement, as Stream's keep-alive clients have them:
- * opened under overload instead, they overflow node's listen backlog (511) and their SYNs are
- * retried after 1, 3, 7 s — lateness no shedding can see (the first measurement showed it).
- */
-async function openConnections(pool: Pool, connections: number): Promise<void> {
-  await Promise.all(
-    Array.from({ length: connections }, async (_, j) => {
-      const i = j % payloads.count;
-      try {
-        const response = await pool.request({
-          method: 'POST',
-          path: restPath,
-          headers: { 'content-type': 'application/json', 'x-signature': payloads.rest.signatures[i]!, 'x-api-key': benchApiKey, 'x-webhook-id': `open-${j}-${Math.random()}` },
-          body: payloads.rest.bodies[i]!,
-          headersTimeout: 20_000,
-        } as Parameters<Pool['request']>[0]);
-        await response.body.dump();
-      } catch {
-        // A refused one still opened its connection (or will be opened on first use).
-      }
-    }),
-  );
+  if (!out) return;
+  out.sent = run.sent + run.skipped;
+  out.noConnection = run.skipped;
+  out.errors = run.networkErrors + run.timeouts + run.unanswered;
+  out.seconds = run.seconds;
+  out.p99FromDueMs = run.latency.p99;
 }
 
 /** One mode at one connection count, on a fresh server. */
@@ -160,19 +111,18 @@ async function run(mode: string, connections: number): Promise<Outcome> {
     cpu: pin ? 0 : undefined,
     env: { PH_BENCH_API_URL: apiUrl, PH_BENCH_HANDLER_MS: args.handler!, PH_BENCH_HANDLER_CPU_MS: args['cpu-ms']!, ...(mode === 'default' ? {} : { PH_BENCH_SHEDDING: mode }) },
   });
-  const pool = new Pool(`http://127.0.0.1:${server.port}`, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
-  connectionsOf.set(pool, connections);
   try {
-    await openConnections(pool, connections);
-    await drive(pool, rate / 10, 2);
+    // The driver opens every connection before its clock starts, as Stream's keep-alive clients
+    // have them: opened under overload instead, they overflow node's listen backlog (511) and
+    // their SYNs are retried after 1, 3, 7 s — lateness no shedding can see.
+    await drive(server.port, connections, rate / 10, 2, `warm-${mode}-${connections}`);
     const out: Outcome = { mode, connections, sent: 0, answered: 0, decisions: 0, fallbacks: 0, overloaded: 0, notApplied: 0, other: 0, errors: 0, noConnection: 0, pastBudgetFromDue: 0, p99FromDueMs: 0, seconds: 0, serverCpu: undefined };
     const cpu0 = server.cpuSeconds();
-    await drive(pool, rate, seconds, out);
+    await drive(server.port, connections, rate, seconds, `shed-${mode}-${connections}`, out);
     const cpu1 = server.cpuSeconds();
     out.serverCpu = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / out.seconds;
     return out;
   } finally {
-    await pool.destroy();
     await server.stop();
   }
 }

@@ -108,6 +108,17 @@ describe('driveLoad', () => {
     expect(overloaded.latency.max).toBeGreaterThan(400);
   });
 
+  it("open loop with whenAllBusy 'skip': a due request with no free connection is not sent, so latency is the server's", async () => {
+    const slowOrigin = await serve((_request, response) => void setTimeout(() => response.end('{}'), 40));
+    const result = await driveLoad({ origin: slowOrigin, path: '/', requests, webhookIdPrefix: 's', connections: 1, rate: 100, durationS: 0.5, drainS: 0.3, whenAllBusy: 'skip', latency });
+    expect(result.skipped).toBeGreaterThan(20);
+    expect(result.sent + result.skipped).toBe(50);
+    expect(result.answered).toBe(result.sent);
+    expect(result.unanswered).toBe(0);
+    // Due → sent at once on the free connection → ~40 ms, never the queueing of the default.
+    expect(result.latency.max).toBeLessThan(200);
+  });
+
   it('stops when aborted', async () => {
     const origin = await serve((_request, response) => response.end('{}'));
     const abort = new AbortController();

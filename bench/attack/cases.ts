@@ -3,10 +3,10 @@
  * written on a raw socket, so the bytes are exactly the attacker's (no client fixes them up).
  * Payloads are built once per case, not per request: the attacker's own CPU stays small.
  */
-import { createHmac } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { sleep } from '../../src/core/deadline.js';
+import { signCallbackBody } from '../../src/emulator/callback-encoding.js';
 
 export interface AttackTarget {
   host: string;
@@ -226,7 +226,7 @@ export function attackCases(): AttackCase[] {
       expected: ['400'],
       attack(target, tally, signal) {
         const body = `{"message":${'['.repeat(300_000)}${']'.repeat(300_000)}}`;
-        const signature = createHmac('sha256', target.secret!).update(body).digest('hex');
+        const signature = signCallbackBody(body, target.secret!);
         const request = jsonHead(target, body.length, signature);
         return loop(signal, () => exchange(target, [request, body], tally, signal));
       },

@@ -5,9 +5,11 @@
  * attack unit (or per MB for bulk cases) against a signed callback's, its event-loop delay and
  * its RSS growth.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
+import { encodeCallback, readPassOnAnswer, signCallbackBody } from '../../src/emulator/callback-encoding.js';
+import { loadLatencyRecorders } from '../../src/loadtest/latency.js';
 import type { AttackCase, AttackTally, AttackTarget } from './cases.js';
 
 export interface ServerStats {
@@ -72,30 +74,25 @@ export interface RunAttackOptions {
   progress?: (line: string) => void;
 }
 
-function signedCallback(target: AttackTarget, padding = 0): { body: string; headers: Record<string, string> } {
-  const body = JSON.stringify({
+function signedCallback(target: AttackTarget, padding = 0): { body: Buffer; headers: Record<string, string> } {
+  const { body, contentType } = encodeCallback('rest', {
     message: { id: `probe-${randomUUID()}`, text: 'a real message', type: 'regular', user: { id: 'probe' } },
     metadata: padding > 0 ? { padding: 'p'.repeat(padding) } : {},
   });
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'x-signature': createHmac('sha256', target.secret!).update(body).digest('hex'),
+    'content-type': contentType,
+    'x-signature': signCallbackBody(body, target.secret!),
     'x-webhook-id': randomUUID(),
   };
   if (target.apiKey) headers['x-api-key'] = target.apiKey;
   return { body, headers };
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 const round = (value: number) => Math.round(value * 100) / 100;
 
 /** Sends signed callbacks every 1000/rate ms until aborted; answers are timed from the send. */
 async function probe(pool: Pool, target: AttackTarget, rate: number, signal: AbortSignal): Promise<ProbeSummary> {
-  const latencies: number[] = [];
+  const latencies = (await loadLatencyRecorders('the attack probe'))();
   let failures = 0;
   const inFlight: Promise<void>[] = [];
   const interval = 1000 / rate;
@@ -110,20 +107,20 @@ async function probe(pool: Pool, target: AttackTarget, rate: number, signal: Abo
     inFlight.push(
       pool.request({ method: 'POST', path: target.restPath, headers, body, headersTimeout: 10_000, bodyTimeout: 10_000 }).then(
         async (response) => {
-          const text = await response.body.text();
-          latencies.push(performance.now() - sentAt);
-          if (response.statusCode !== 200 || !text.includes('"action"')) failures++;
+          const body = Buffer.from(await response.body.arrayBuffer());
+          latencies.record(performance.now() - sentAt);
+          if (response.statusCode !== 200 || readPassOnAnswer(body, String(response.headers['content-type'] ?? ''))?.action === undefined) failures++;
         },
         () => {
-          latencies.push(performance.now() - sentAt);
+          latencies.record(performance.now() - sentAt);
           failures++;
         },
       ),
     );
   }
   await Promise.all(inFlight);
-  latencies.sort((a, b) => a - b);
-  return { sent: latencies.length, failures, p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)), maxMs: round(latencies.at(-1) ?? 0) };
+  const summary = latencies.summary();
+  return { sent: summary.count, failures, p50Ms: round(summary.p50), p99Ms: round(summary.p99), maxMs: round(summary.max) };
 }
 
 /** Server CPU per signed callback (1 KB) and per MB (1 MiB callbacks), measured just before the attacks. */

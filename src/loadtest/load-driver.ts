@@ -21,7 +21,10 @@ import type { LatencyRecorderFactory, LatencySummary } from './latency.js';
  *   (no coordinated omission). A due request that finds every connection busy waits in a FIFO
  *   queue. After the last one is due, answers are awaited for at most `drainS`; requests still
  *   unanswered then are counted as `unanswered` and enter the latency with the time they had
- *   waited so far (a lower bound), so an overloaded server never looks fast.
+ *   waited so far (a lower bound), so an overloaded server never looks fast. With
+ *   `whenAllBusy: 'skip'` a due request that finds every connection busy is not sent at all
+ *   (counted in `skipped`), as a sender with a fixed number of connections that does not wait
+ *   would do; latency is then the server's alone.
  */
 
 /** One pre-encoded request; the pool is sent round-robin. */
@@ -60,6 +63,8 @@ export interface DriveOptions {
   requestTimeoutMs?: number;
   /** Open loop: how long answers are awaited after the last request was due. Default: the request timeout. */
   drainS?: number;
+  /** Open loop: a due request that finds every connection busy waits for one (`queue`, the default) or is not sent (`skip`). */
+  whenAllBusy?: 'queue' | 'skip';
   /** Ends the run early: nothing more is sent, what is in flight is left. */
   signal?: AbortSignal;
   /** The latency summary's recorders (every answer, and the unanswered ones' waits; the open loop's send lag). */
@@ -79,6 +84,8 @@ export interface DriveResult {
   timeouts: number;
   /** Open loop: requests still unanswered when the drain ended. */
   unanswered: number;
+  /** Open loop with `whenAllBusy: 'skip'`: due requests not sent because every connection was busy. */
+  skipped: number;
   /** From the first request to the end. */
   seconds: number;
   /** Latency of every answer (and of the unanswered requests' waits). */
@@ -359,6 +366,8 @@ export async function driveLoad(options: DriveOptions): Promise<DriveResult> {
   const queue: number[] = [];
   let queueHead = 0;
   let done = 0;
+  let skipped = 0;
+  const skip = options.whenAllBusy === 'skip';
   const idle: Connection[] = [];
   const dispatch = (connection: Connection, dueAt: number) => {
     const n = sent++;
@@ -373,7 +382,7 @@ export async function driveLoad(options: DriveOptions): Promise<DriveResult> {
         const now = performance.now();
         const refused = complete(connection, completion, now - (open ? connection.dueAt : connection.sentAt));
         if (open) {
-          if (++done === total) return finish();
+          if (++done + skipped === total) return finish();
           if (queueHead < queue.length) dispatch(connection, queue[queueHead++]!);
           else idle.push(connection);
         } else if (refused) {
@@ -407,7 +416,8 @@ export async function driveLoad(options: DriveOptions): Promise<DriveResult> {
         lags!.record(now - dueAt);
         const connection = idle.pop();
         if (connection) dispatch(connection, dueAt);
-        else queue.push(dueAt);
+        else if (!skip) queue.push(dueAt);
+        else if (++skipped + done === total) return finish();
       }
       if (due >= total) return;
       // Close to the next due time, setImmediate (timers' 1 ms granularity would send in
@@ -454,6 +464,7 @@ export async function driveLoad(options: DriveOptions): Promise<DriveResult> {
     networkErrors,
     timeouts,
     unanswered,
+    skipped,
     seconds,
     latency: latency.summary(),
     loadgenCpu: (cpu.user + cpu.system) / 1e6 / seconds,
