@@ -4,7 +4,7 @@ import { callbackModes, type CallbackMode } from '../emulator/callback-encoding.
 import { sleep } from '../core/deadline.js';
 import { neverAborted } from '../emulator/callback-sender.js';
 import { demoHandlers } from '../emulator/demo-handlers.js';
-import { formatScenarioReport, runScenario, type ScenarioApiFault, type ScenarioOptions } from '../emulator/scenario.js';
+import { demoApiKey, demoSecret, formatScenarioReport, runScenario, type ScenarioApiFault, type ScenarioOptions } from '../emulator/scenario.js';
 import { importHandlersModule } from './handlers-module.js';
 import { ConfigError } from './serve-config.js';
 
@@ -14,9 +14,6 @@ import { ConfigError } from './serve-config.js';
  * faults — and ends with a report (committed / deleted / expired / left pending, decision
  * latency percentiles against timeout_ms).
  */
-
-const demoApiKey = 'demo-key';
-const demoSecret = 'demo-secret-do-not-use-in-production';
 
 interface EmulateFlags {
   url?: string;

@@ -257,8 +257,9 @@ interface Tracked {
   expiredAtEpoch: number | undefined;
 }
 
-const defaultApiKey = 'demo-key';
-const defaultSecret = 'demo-secret-do-not-use-in-production';
+/** The scenario's app when none is given (also `pending-hooks emulate`'s). */
+export const demoApiKey = 'demo-key';
+export const demoSecret = 'demo-secret-do-not-use-in-production';
 
 function share(value: number | undefined, fallback: number, what: string): number {
   const result = value ?? fallback;
@@ -349,8 +350,8 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
   if (badShare > 0 && badWords.length === 0) throw new TypeError('runScenario: badWords is empty');
   const slowMarker = options.slowMarker ?? defaultSlowMarker;
   const seed: Seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const apiKey = options.apiKey ?? defaultApiKey;
-  const secret = options.secret ?? defaultSecret;
+  const apiKey = options.apiKey ?? demoApiKey;
+  const secret = options.secret ?? demoSecret;
   const twirpPrefix = options.twirpPrefix ?? defaultTwirpPrefix;
   const inProcess = options.url === undefined;
   if (!inProcess && (options.handlers !== undefined || options.hooks !== undefined)) {
