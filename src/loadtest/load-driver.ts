@@ -107,7 +107,8 @@ interface Endpoint {
   tls: boolean;
 }
 
-type Completion = { status: number; contentType: string; body: Buffer } | Error;
+/** An answer (its latency filled in by the driver) or what went wrong. */
+type Completion = DriverAnswer | Error;
 
 const headerEnd = Buffer.from('\r\n\r\n');
 const contentLengthPattern = /\r\ncontent-length:[ \t]*(\d+)/i;
@@ -245,7 +246,7 @@ class Connection {
     const contentType = contentTypePattern.exec(head)?.[1]?.trim() ?? '';
     // The server closes after this answer: the next request goes to a new connection.
     if (closePattern.test(head)) this.close();
-    this.finish({ status, contentType, body });
+    this.finish({ status, contentType, body, latencyMs: 0 });
   }
 
   private fail(error: Error): void {
@@ -345,7 +346,8 @@ export async function driveLoad(options: DriveOptions): Promise<DriveResult> {
     }
     answered++;
     latency.record(latencyMs);
-    options.onAnswer?.({ ...completion, latencyMs });
+    completion.latencyMs = latencyMs;
+    options.onAnswer?.(completion);
     return false;
   };
 
