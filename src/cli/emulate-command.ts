@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { callbackModes, type CallbackMode } from '../emulator/callback-encoding.js';
+import { callbackModes, defaultTwirpPrefix, type CallbackMode } from '../emulator/callback-encoding.js';
 import { sleep } from '../core/deadline.js';
 import { neverAborted } from '../emulator/callback-sender.js';
 import { demoHandlers } from '../emulator/demo-handlers.js';
@@ -67,7 +67,7 @@ export function registerEmulateCommand(program: Command, io: EmulateIo = { write
     .option('--api-host <host>', 'address the mock Stream API listens on', '127.0.0.1')
     .option('--start-delay <seconds>', 'with --url: wait this long after printing the mock API URL', number('--start-delay', (v) => v >= 0, '>= 0'), 0)
     .addOption(new Option('--mode <mode>', 'callback mode').choices(callbackModes).default('rest'))
-    .option('--twirp-prefix <path>', 'Twirp route prefix of the server', '/twirp')
+    .option('--twirp-prefix <path>', 'Twirp route prefix of the server', defaultTwirpPrefix)
     .option('--messages <n>', 'how many pending messages', wholeNumber('--messages'), 50)
     .option('--rate <per-second>', 'messages per second (0: all at once)', number('--rate', (v) => v >= 0, '>= 0'), 20)
     .option('--bad-share <fraction>', 'share of messages with a blocklisted word', fraction('--bad-share'), 0.2)

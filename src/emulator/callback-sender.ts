@@ -6,6 +6,7 @@ import type { PendingMessageMethod } from '../event/pending-message-event.js';
 import {
   callbackPath,
   decodeAnswerBody,
+  defaultTwirpPrefix,
   encodeCallback,
   isCallbackMode,
   readPassOnAnswer,
@@ -147,7 +148,7 @@ export async function sendCallback(options: SendCallbackOptions): Promise<Callba
   if (!isCallbackMode(mode)) {
     throw new TypeError(`sendCallback: unknown mode ${String(mode)} (rest, twirp-protobuf or twirp-json)`);
   }
-  const target = callbackUrl(options.url, method, options.path, mode, options.twirpPrefix ?? '/twirp');
+  const target = callbackUrl(options.url, method, options.path, mode, options.twirpPrefix ?? defaultTwirpPrefix);
   let encoded: Uint8Array | string;
   let defaultContentType = 'application/json';
   if (options.encode !== undefined) {
