@@ -1,7 +1,7 @@
 /**
  * CPU per Stream API call in process (pinned to CPU 0, the mock API on CPU 1), 50 calls in flight:
  * undici alone, with an AbortSignal, and pending-hooks' applyDecision on its two paths (the
- * client's deadline method, and the AbortSignal every other StreamApi gets).
+ * client's request-scope method, and the scope's AbortSignal every other StreamApi gets).
  *
  *   npx tsx bench/api-call-cost.ts [rounds]
  */
@@ -10,6 +10,7 @@ import { startServer } from './lib/server-process.js';
 import { createStreamApiClient } from '../src/stream-api/stream-api-client.js';
 import { execFileSync } from 'node:child_process';
 import { applyDecision } from '../src/decision/apply-decision.js';
+import { RequestScope } from '../src/core/request-scope.js';
 execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
 const mock = await startServer({ script: 'mock-api', cpu: 1 });
 const url = `http://127.0.0.1:${mock.port}`;
@@ -17,7 +18,7 @@ const api = createStreamApiClient({ apiKey: 'bench-key', secret: 'bench-secret-4
 const pool = new Pool(url, { connections: 1000 });
 const headers = { authorization: 'x.y.z', 'stream-auth-type': 'jwt', accept: 'application/json', 'content-type': 'application/json' };
 const retry = { baseBackoffMs: 25, maxBackoffMs: 250 };
-// The same client seen as a plain StreamApi (no deadline method): the AbortController path.
+// The same client seen as a plain StreamApi (no scope method): the AbortController path.
 const signalOnly = { commitMessage: api.commitMessage, hardDeleteMessage: api.hardDeleteMessage, close: api.close };
 const results = new Map<string, number[]>();
 async function run(name: string, one: (i: number) => Promise<unknown>, seconds = 2) {
@@ -32,8 +33,8 @@ const variants: Record<string, (i: number) => Promise<unknown>> = {
   'raw, no signal': async (i) => { const res = await pool.request({ method: 'POST', path: `/messages/m${i}/commit?api_key=bench-key`, headers, body: '{}' }); await res.body.dump(); },
   'raw, AbortController signal': async (i) => { const c = new AbortController(); const res = await pool.request({ method: 'POST', path: `/messages/m${i}/commit?api_key=bench-key`, headers, body: '{}', signal: c.signal }); await res.body.dump(); },
   'raw, signal + timer': async (i) => { const c = new AbortController(); const t = setTimeout(() => c.abort(), 400); const res = await pool.request({ method: 'POST', path: `/messages/m${i}/commit?api_key=bench-key`, headers, body: '{}', signal: c.signal }); await res.body.dump(); clearTimeout(t); },
-  'applyDecision (deadline path)': (i) => applyDecision(api, 'commit', `m${i}`, performance.now() + 400, retry),
-  'applyDecision (AbortSignal path)': (i) => applyDecision(signalOnly, 'commit', `m${i}`, performance.now() + 400, retry),
+  'applyDecision (scope path)': (i) => applyDecision(api, 'commit', `m${i}`, new RequestScope(performance.now() + 400), retry),
+  'applyDecision (AbortSignal path)': (i) => applyDecision(signalOnly, 'commit', `m${i}`, new RequestScope(performance.now() + 400), retry),
 };
 for (let r = 0; r < Number(process.argv[2] ?? 3); r++) for (const [name, fn] of Object.entries(variants)) await run(name, fn);
 for (const [name, per] of results) console.log(name.padEnd(30), per.map((v) => v.toFixed(1)).join(' / '), 'µs CPU per call; median', [...per].sort((a, b) => a - b)[per.length >> 1]!.toFixed(1));

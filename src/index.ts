@@ -9,7 +9,7 @@ export { decide } from './decision/decision.js';
 export type { Decision, DecisionAction, Outcome } from './decision/decision.js';
 export { compose, composeParallel } from './dispatch/compose.js';
 export type { Check, DeletedHandler, HandlerContext, PassOnHandler, PendingHandlers } from './dispatch/handler.js';
-export { DeadlineExceededError } from './core/deadline.js';
+export { DeadlineExceededError, RequestAbortedError, ShutdownError, type RequestAbortCode } from './core/deadline.js';
 export type { AnswerTiming } from './dispatch/dispatcher.js';
 export type { PendingMessageEvent, PendingMessageMethod, TransportName } from './event/pending-message-event.js';
 export type { Attachment, PendingMessage, RequestInfo, StreamUser } from './event/message-schema.js';

@@ -1,35 +1,35 @@
-/** The reason a deadline signal aborts with: handlers can tell a timeout from other aborts. */
-export class DeadlineExceededError extends Error {
-  override readonly name = 'DeadlineExceededError';
-  constructor(readonly what: string) {
-    super(`${what}: deadline exceeded`);
+/** Why a callback's work was cut short: its budget ran out, or the server is shutting down. */
+export type RequestAbortCode = 'deadline' | 'shutdown';
+
+/**
+ * The reason every abort of a callback's work carries (`signal.reason`): `code` says which of
+ * the callback's ends came (`deadline` or `shutdown`), whoever watched for it (the handler, the
+ * API call, a retry's wait).
+ */
+export class RequestAbortedError extends Error {
+  override readonly name: string = 'RequestAbortedError';
+  constructor(
+    readonly code: RequestAbortCode,
+    message: string,
+  ) {
+    super(message);
   }
 }
 
-/**
- * An AbortSignal that fires at a `performance.now()` instant; `cancel()` always clears the timer.
- * Used around API calls; handler runs have their own lazier version (`dispatch/handler-run.ts`).
- */
-export interface Deadline {
-  readonly signal: AbortSignal;
-  remainingMs(): number;
-  cancel(): void;
+/** The reason a deadline aborts with (`code: 'deadline'`): handlers can tell a timeout from other aborts. */
+export class DeadlineExceededError extends RequestAbortedError {
+  override readonly name = 'DeadlineExceededError';
+  constructor(readonly what: string) {
+    super('deadline', `${what}: deadline exceeded`);
+  }
 }
 
-export function createDeadline(at: number, what: string): Deadline {
-  const controller = new AbortController();
-  const delay = at - performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  if (delay <= 0) controller.abort(new DeadlineExceededError(what));
-  else timer = setTimeout(() => controller.abort(new DeadlineExceededError(what)), delay);
-  return {
-    signal: controller.signal,
-    remainingMs: () => Math.max(0, at - performance.now()),
-    cancel() {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-    },
-  };
+/** The reason a shutdown aborts with (`code: 'shutdown'`): the drain's grace period is over. */
+export class ShutdownError extends RequestAbortedError {
+  override readonly name = 'ShutdownError';
+  constructor(message = 'server is shutting down') {
+    super('shutdown', message);
+  }
 }
 
 /** Resolves after `ms`, or early (without rejecting) when the signal aborts. */

@@ -1,6 +1,7 @@
 import { noMetrics, type HookMetrics } from '../observe/metrics.js';
-import { callBefore, type ApplyResult, type DeadlineStreamApi, type StreamApi } from '../stream-api/stream-api.js';
-import { createDeadline, sleep } from '../core/deadline.js';
+import { abortedResult, callWithin, type ApplyResult, type ScopedStreamApi, type StreamApi } from '../stream-api/stream-api.js';
+import { sleep } from '../core/deadline.js';
+import { sleepWithin, type RequestScope } from '../core/request-scope.js';
 import type { DecisionAction } from './decision.js';
 
 export interface ApplyReport {
@@ -23,73 +24,50 @@ export interface ApplyRetryOptions {
 const noApiCall: ApplyReport = Object.freeze({ status: 'nothing_to_do', attempts: 0 });
 
 /**
- * Applies a decision through Stream's API before `deadlineAt` (`performance.now()` time):
- * commit or hard delete, retrying transient failures (network, 5xx, 429) with backoff while the
- * budget lasts. Every call gets the deadline's signal, so nothing outlives the budget.
+ * Applies a decision through Stream's API within the callback's scope (before its deadline,
+ * unless the server shuts down first): commit or hard delete, retrying transient failures
+ * (network, 5xx, 429) with backoff while the budget lasts. Every call and every wait between
+ * them watches the same scope, so they stop at the same instant and no retry starts after it.
  */
 export async function applyDecision(
   api: StreamApi,
   action: DecisionAction,
   messageId: string,
-  deadlineAt: number,
+  scope: RequestScope,
   retry: ApplyRetryOptions,
   metrics: HookMetrics = noMetrics,
 ): Promise<ApplyReport> {
   if (action === 'keep_pending') return noApiCall;
-  // pending-hooks' own client takes the deadline itself (no AbortController per decision).
-  if ((api as Partial<DeadlineStreamApi>)[callBefore]) return applyBefore(api as DeadlineStreamApi, action, messageId, deadlineAt, retry, metrics);
-  const deadline = createDeadline(deadlineAt, 'applying the decision');
+  const scoped = (api as Partial<ScopedStreamApi>)[callWithin] !== undefined;
   let attempts = 0;
   let backoff = retry.baseBackoffMs;
   try {
     for (;;) {
+      if (scope.aborted) return { status: 'failed', attempts, detail: (abortedResult(scope) as { detail: string }).detail };
       attempts++;
-      const result =
-        action === 'commit'
-          ? await api.commitMessage(messageId, deadline.signal)
-          : await api.hardDeleteMessage(messageId, deadline.signal);
-      if (metrics !== noMetrics) metrics.apiRequest(action === 'commit' ? 'commit' : 'delete', statusLabel(result));
+      // pending-hooks' own client watches the scope itself (no AbortController per decision);
+      // any other StreamApi gets the scope's signal, made once for the request.
+      const result = scoped
+        ? await (api as ScopedStreamApi)[callWithin](action, messageId, scope)
+        : action === 'commit'
+          ? await api.commitMessage(messageId, scope.signal)
+          : await api.hardDeleteMessage(messageId, scope.signal);
+      if (metrics !== noMetrics) metrics.apiRequest(action, statusLabel(result));
       const report = settled(result, attempts);
       if (report) return report;
       const failure = result as Extract<ApplyResult, { status: 'failed' }>;
       const wait = Math.min(Math.max(backoff, failure.retryAfterMs ?? 0), retry.maxBackoffMs);
       // A retry that cannot finish before the deadline is not worth starting.
-      if (!failure.retryable || deadline.remainingMs() <= wait + 1) {
+      if (!failure.retryable || scope.remainingMs() <= wait + 1) {
         return { status: 'failed', attempts, detail: failure.detail };
       }
-      await sleep(wait * (0.5 + Math.random() * 0.5), deadline.signal);
+      const pause = wait * (0.5 + Math.random() * 0.5);
+      await (scoped ? sleepWithin(pause, scope) : sleep(pause, scope.signal));
       backoff *= 2;
     }
   } finally {
-    deadline.cancel();
-  }
-}
-
-/** The same loop for a client that takes the deadline as an instant: each call bounds itself. */
-async function applyBefore(
-  api: DeadlineStreamApi,
-  action: 'commit' | 'delete',
-  messageId: string,
-  deadlineAt: number,
-  retry: ApplyRetryOptions,
-  metrics: HookMetrics,
-): Promise<ApplyReport> {
-  let attempts = 0;
-  let backoff = retry.baseBackoffMs;
-  for (;;) {
-    attempts++;
-    const result = await api[callBefore](action, messageId, deadlineAt);
-    if (metrics !== noMetrics) metrics.apiRequest(action, statusLabel(result));
-    const report = settled(result, attempts);
-    if (report) return report;
-    const failure = result as Extract<ApplyResult, { status: 'failed' }>;
-    const wait = Math.min(Math.max(backoff, failure.retryAfterMs ?? 0), retry.maxBackoffMs);
-    if (!failure.retryable || deadlineAt - performance.now() <= wait + 1) {
-      return { status: 'failed', attempts, detail: failure.detail };
-    }
-    // The wait ends before the deadline (checked above): a plain timer.
-    await new Promise((resolve) => setTimeout(resolve, wait * (0.5 + Math.random() * 0.5)));
-    backoff *= 2;
+    // Nothing of this decision waits on the deadline any more.
+    scope.disarm();
   }
 }
 

@@ -9,6 +9,8 @@ import type { StreamApi } from '../stream-api/stream-api.js';
 import type { DeletedHandler, PassOnHandler } from './handler.js';
 import type { HandlerContext } from './handler.js';
 import { HandlerRun, type RunOutcomes } from './handler-run.js';
+import { ShutdownError } from '../core/deadline.js';
+import { RequestScope } from '../core/request-scope.js';
 
 /** How the PassOn callback is answered: with the decision, or at once with `{accepted: true}`. */
 export type AnswerTiming = 'inline' | 'ack-first';
@@ -42,16 +44,19 @@ export interface Dispatcher {
    * Decides (or re-answers) a PassOnPendingMessage callback that arrived at `receivedAt`
    * (`performance.now()`). Answers synchronously when everything on the way is synchronous (a
    * synchronous handler, an in-memory dedupe store, a dry run), else with a promise.
+   * `scope` is the request's (the server adapter marks it `clientGone`); the dispatcher sets its
+   * deadline. One is made when none is given.
    */
-  passOn(event: PendingMessageEvent, receivedAt: number): PassOnResult | Promise<PassOnResult>;
-  deleted(event: PendingMessageEvent, receivedAt: number): Promise<void>;
-  /** Waits for decisions in progress; after `graceMs` aborts their handlers (fallback, reason `shutdown`). */
+  passOn(event: PendingMessageEvent, receivedAt: number, scope?: RequestScope): PassOnResult | Promise<PassOnResult>;
+  deleted(event: PendingMessageEvent, receivedAt: number, scope?: RequestScope): Promise<void>;
+  /**
+   * Waits for decisions in progress; after `graceMs` aborts their scopes with `ShutdownError`:
+   * handlers get the fallback (reason `shutdown`), API calls and retries stop.
+   */
   close(graceMs: number): Promise<void>;
 }
 
-class ShutdownError extends Error {
-  override readonly name = 'ShutdownError';
-}
+const shuttingDown = new ShutdownError('server is shutting down: the drain\'s grace period is over');
 
 const accepted: PassOnResult = Object.freeze({ kind: 'accepted' });
 const passOnWhat = 'PassOnPendingMessage handler';
@@ -132,10 +137,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   /** Decisions in progress by dedupe key: concurrent duplicates share them. */
   const inflight = new Map<string, Promise<DedupeRecord>>();
-  /** Everything still running, for a graceful close. */
-  const running = new Set<Promise<unknown>>();
-  /** Handler runs that went asynchronous and have not settled. */
-  const activeRuns = new Set<HandlerRun<Outcome>>();
+  /** Everything still running, with its request's scope, for a graceful close. */
+  const running = new Map<Promise<unknown>, RequestScope>();
   const runOutcomes: RunOutcomes<Outcome> = {
     ended(why) {
       metrics.fallback(why === 'timeout' ? 'timeout' : 'shutdown');
@@ -147,7 +150,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       logger.error({ err: error, webhookId: event.webhookId, messageId: event.message.id }, `${label} threw; fallback applied`);
       return errorOutcome;
     },
-    settled: (run) => activeRuns.delete(run),
   };
   const logsDecisions = () => logger.isLevelEnabled('info');
 
@@ -168,45 +170,52 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     what: string,
     event: PendingMessageEvent,
     deadlineAt: number,
+    scope: RequestScope,
   ): Outcome | Promise<Outcome> {
-    const run = new HandlerRun<Outcome>(deadlineAt, what, event, logger, runOutcomes);
-    const result = run.invoke(handler, convert);
-    if (result instanceof Promise && run.pending) activeRuns.add(run);
-    return result;
+    // The handler's deadline never comes after its scope's.
+    const run = new HandlerRun<Outcome>(Math.min(deadlineAt, scope.deadlineAt), what, event, logger, runOutcomes, scope);
+    return run.invoke(handler, convert);
   }
 
-  function decide(event: PendingMessageEvent, receivedAt: number): Outcome | Promise<Outcome> {
+  function decide(event: PendingMessageEvent, receivedAt: number, scope: RequestScope): Outcome | Promise<Outcome> {
     const handler = options.handlers().passOn;
     if (!handler) {
       metrics.fallback('no_handler');
       return noHandlerOutcome;
     }
-    return runHandler(handler, toOutcome, passOnWhat, event, receivedAt + timeoutMs - reserve);
+    return runHandler(handler, toOutcome, passOnWhat, event, receivedAt + timeoutMs - reserve, scope);
   }
 
-  function apply(event: PendingMessageEvent, outcome: Outcome, receivedAt: number): ApplyReport | Promise<ApplyReport> {
+  /** The request's scope, its deadline the instant by which the decision must be applied. */
+  function scopeFor(receivedAt: number, scope: RequestScope | undefined): RequestScope {
+    const applyBy = receivedAt + timeoutMs - (timing === 'inline' ? answerMarginMs : 0);
+    if (scope === undefined) return new RequestScope(applyBy);
+    scope.deadlineAt = applyBy;
+    return scope;
+  }
+
+  function apply(event: PendingMessageEvent, outcome: Outcome, scope: RequestScope): ApplyReport | Promise<ApplyReport> {
     const api = options.apiFor(event.apiKey);
     if (!api) return outcome.action === 'keep_pending' ? dryRunNothing : dryRunApplied;
-    const applyBy = receivedAt + timeoutMs - (timing === 'inline' ? answerMarginMs : 0);
-    return applyDecision(api, outcome.action, event.message.id, applyBy, retry, metrics);
+    return applyDecision(api, outcome.action, event.message.id, scope, retry, metrics);
   }
 
   /** Decide (unless remembered), apply, remember: synchronous as long as every step is. */
-  function decideAndApply(event: PendingMessageEvent, receivedAt: number, key: string | undefined, remembered: Outcome | undefined): DedupeRecord | Promise<DedupeRecord> {
+  function decideAndApply(event: PendingMessageEvent, receivedAt: number, key: string | undefined, remembered: Outcome | undefined, scope: RequestScope): DedupeRecord | Promise<DedupeRecord> {
     const replayed = remembered !== undefined;
-    const outcome = remembered ?? decide(event, receivedAt);
-    if (outcome instanceof Promise) return outcome.then((decided) => applyAndRemember(event, receivedAt, key, decided, replayed));
-    return applyAndRemember(event, receivedAt, key, outcome, replayed);
+    const outcome = remembered ?? decide(event, receivedAt, scope);
+    if (outcome instanceof Promise) return outcome.then((decided) => applyAndRemember(event, receivedAt, key, decided, replayed, scope));
+    return applyAndRemember(event, receivedAt, key, outcome, replayed, scope);
   }
 
-  function applyAndRemember(event: PendingMessageEvent, receivedAt: number, key: string | undefined, outcome: Outcome, replayed: boolean): DedupeRecord | Promise<DedupeRecord> {
+  function applyAndRemember(event: PendingMessageEvent, receivedAt: number, key: string | undefined, outcome: Outcome, replayed: boolean, scope: RequestScope): DedupeRecord | Promise<DedupeRecord> {
     if (marksDecisions && key !== undefined && !replayed) dedupe.markDecided!(key, outcome);
-    const applying = apply(event, outcome, receivedAt);
-    if (applying instanceof Promise) return applying.then((report) => remember(event, receivedAt, key, outcome, replayed, report));
-    return remember(event, receivedAt, key, outcome, replayed, applying);
+    const applying = apply(event, outcome, scope);
+    if (applying instanceof Promise) return applying.then((report) => remember(event, receivedAt, key, outcome, replayed, report, scope));
+    return remember(event, receivedAt, key, outcome, replayed, applying, scope);
   }
 
-  function remember(event: PendingMessageEvent, receivedAt: number, key: string | undefined, outcome: Outcome, replayed: boolean, report: ApplyReport): DedupeRecord | Promise<DedupeRecord> {
+  function remember(event: PendingMessageEvent, receivedAt: number, key: string | undefined, outcome: Outcome, replayed: boolean, report: ApplyReport, scope: RequestScope): DedupeRecord | Promise<DedupeRecord> {
     // A decision Stream rejected for good is answered like an applied one (and remembered):
     // a 503 would only bring Stream's retries, refused the same way.
     const applied = report.status !== 'failed';
@@ -214,18 +223,18 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const storing = key === undefined ? undefined : dedupe.set(key, record);
     if (storing) {
       return storing.then(() => {
-        if (!applied || report.status === 'rejected' || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report);
+        if (!applied || report.status === 'rejected' || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report, scope);
         return record;
       });
     }
-    if (!applied || report.status === 'rejected' || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report);
+    if (!applied || report.status === 'rejected' || logsDecisions()) logDecision(event, receivedAt, outcome, replayed, report, scope);
     return record;
   }
 
-  function logDecision(event: PendingMessageEvent, receivedAt: number, outcome: Outcome, replayed: boolean, report: ApplyReport): void {
+  function logDecision(event: PendingMessageEvent, receivedAt: number, outcome: Outcome, replayed: boolean, report: ApplyReport, scope: RequestScope): void {
     const latencyMs = round2(performance.now() - receivedAt);
     const budgetLeftMs = round2(timeoutMs - latencyMs);
-    if (infoLine !== undefined && (report.status === 'applied' || report.status === 'nothing_to_do')) {
+    if (infoLine !== undefined && !scope.clientGone && (report.status === 'applied' || report.status === 'nothing_to_do')) {
       infoLine(decisionFields(event, outcome, report, replayed, latencyMs, budgetLeftMs), 'decision');
       return;
     }
@@ -241,6 +250,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       applied: report.status,
       apiCalls: report.attempts,
       replayed,
+      // The client closed the connection before the answer: the decision was made and applied all the same.
+      clientGone: scope.clientGone || undefined,
       latencyMs,
       budgetLeftMs,
     };
@@ -257,8 +268,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   /** Registers asynchronous work for dedupe and for close() until it ends. */
-  function track(key: string | undefined, work: Promise<DedupeRecord>): Promise<DedupeRecord> {
-    running.add(work);
+  function track(key: string | undefined, work: Promise<DedupeRecord>, scope: RequestScope): Promise<DedupeRecord> {
+    running.set(work, scope);
     if (key !== undefined) inflight.set(key, work);
     const done = () => {
       running.delete(work);
@@ -271,15 +282,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return work;
   }
 
-  function start(event: PendingMessageEvent, receivedAt: number, key: string | undefined, remembered: Outcome | undefined): PassOnResult | Promise<PassOnResult> {
+  function start(event: PendingMessageEvent, receivedAt: number, key: string | undefined, remembered: Outcome | undefined, scope: RequestScope): PassOnResult | Promise<PassOnResult> {
     let work: DedupeRecord | Promise<DedupeRecord>;
     try {
-      work = decideAndApply(event, receivedAt, key, remembered);
+      work = decideAndApply(event, receivedAt, key, remembered, scope);
     } catch (error) {
       work = Promise.reject(error); // same path as an asynchronous failure: logged, answered as internal
     }
     if (!(work instanceof Promise)) return asResult(work);
-    track(key, work);
+    track(key, work, scope);
     return timing === 'ack-first' ? accepted : work.then(asResult);
   }
 
@@ -292,42 +303,42 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     logger.info({ webhookId: event.webhookId, messageId: event.message.id, attempt: event.attempt, action: known.outcome.action }, 'duplicate callback: answered the remembered decision');
   }
 
-  function afterLookup(event: PendingMessageEvent, receivedAt: number, key: string, known: DedupeRecord | undefined): PassOnResult | Promise<PassOnResult> {
+  function afterLookup(event: PendingMessageEvent, receivedAt: number, key: string, known: DedupeRecord | undefined, scope: RequestScope | undefined): PassOnResult | Promise<PassOnResult> {
     if (known?.applied) {
       logDuplicate(event, known);
       return asResult(known);
     }
-    return start(event, receivedAt, key, known?.outcome);
+    return start(event, receivedAt, key, known?.outcome, scopeFor(receivedAt, scope));
   }
 
-  function rememberedOrDecided(event: PendingMessageEvent, receivedAt: number, key: string, known: DedupeRecord | undefined): DedupeRecord | Promise<DedupeRecord> {
+  function rememberedOrDecided(event: PendingMessageEvent, receivedAt: number, key: string, known: DedupeRecord | undefined, scope: RequestScope): DedupeRecord | Promise<DedupeRecord> {
     if (known?.applied) {
       logDuplicate(event, known);
       return known;
     }
-    return decideAndApply(event, receivedAt, key, known?.outcome);
+    return decideAndApply(event, receivedAt, key, known?.outcome, scope);
   }
 
   /** Claimed elsewhere in ack-first: the owner (or whoever takes its callback over) applies it. */
   const elsewhere: DedupeRecord = Object.freeze({ outcome: noHandlerOutcome, applied: true });
   const toAccepted = (): PassOnResult => accepted;
 
-  function afterClaim(event: PendingMessageEvent, receivedAt: number, key: string, claim: ClaimResult): DedupeRecord | Promise<DedupeRecord> {
+  function afterClaim(event: PendingMessageEvent, receivedAt: number, key: string, claim: ClaimResult, scope: RequestScope): DedupeRecord | Promise<DedupeRecord> {
     if (claim.status === 'known') {
       logDuplicate(event, claim.record);
       return claim.record;
     }
-    if (claim.status === 'claimed') return decideAndApply(event, receivedAt, key, claim.record?.outcome);
+    if (claim.status === 'claimed') return decideAndApply(event, receivedAt, key, claim.record?.outcome, scope);
     if (timing === 'ack-first') {
       logger.debug({ webhookId: event.webhookId, messageId: event.message.id }, 'duplicate callback: another instance is deciding it');
       return elsewhere;
     }
-    return waitForOther(event, receivedAt, key);
+    return waitForOther(event, receivedAt, key, scope);
   }
 
   /** Inline, claimed by another instance: its decision is answered when it comes within the budget. */
-  async function waitForOther(event: PendingMessageEvent, receivedAt: number, key: string): Promise<DedupeRecord> {
-    const until = receivedAt + timeoutMs - answerMarginMs;
+  async function waitForOther(event: PendingMessageEvent, receivedAt: number, key: string, scope: RequestScope): Promise<DedupeRecord> {
+    const until = scope.deadlineAt;
     for (;;) {
       const left = until - performance.now();
       if (left <= 0) {
@@ -336,12 +347,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       await delay(Math.min(claimPollMs, left));
       const claim = await dedupe.claim!(key, { leaseMs });
-      if (claim.status !== 'busy') return afterClaim(event, receivedAt, key, claim);
+      if (claim.status !== 'busy') return afterClaim(event, receivedAt, key, claim, scope);
     }
   }
 
-  function passOnShared(event: PendingMessageEvent, receivedAt: number): PassOnResult | Promise<PassOnResult> {
-    if (!event.webhookId) return start(event, receivedAt, undefined, undefined);
+  function passOnShared(event: PendingMessageEvent, receivedAt: number, requestScope?: RequestScope): PassOnResult | Promise<PassOnResult> {
+    const scope = scopeFor(receivedAt, requestScope);
+    if (!event.webhookId) return start(event, receivedAt, undefined, undefined, scope);
     const key = dedupeKey(event.apiKey, event.webhookId);
     const work = inflight.get(key);
     if (work) return joinInflight(work);
@@ -351,7 +363,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       durable = { event, arrivedAt, deadline: arrivedAt + timeoutMs };
     }
     const claiming = dedupe.claim!(key, { leaseMs, durable });
-    const decided = track(key, claiming.then((claim) => afterClaim(event, receivedAt, key, claim)));
+    const decided = track(key, claiming.then((claim) => afterClaim(event, receivedAt, key, claim, scope)), scope);
     // Ack-first: `accepted` goes out once the claim (and the durable record with it) is written.
     return timing === 'ack-first' ? claiming.then(toAccepted, toAccepted) : decided.then(asResult);
   }
@@ -360,25 +372,27 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   async function recovered(callback: RecoveredCallback): Promise<void> {
     if (inflight.has(callback.key)) return;
     const receivedAt = callback.arrivedAt - performance.timeOrigin;
-    await track(callback.key, Promise.resolve().then(() => decideAndApply(callback.event, receivedAt, callback.key, callback.outcome)));
+    const scope = scopeFor(receivedAt, undefined);
+    await track(callback.key, Promise.resolve().then(() => decideAndApply(callback.event, receivedAt, callback.key, callback.outcome, scope)), scope);
   }
   const stopRecovering = shared ? dedupe.recover?.(recovered) : undefined;
 
   return {
-    passOn: shared ? passOnShared : (event, receivedAt) => {
-      if (!event.webhookId) return start(event, receivedAt, undefined, undefined);
+    passOn: shared ? passOnShared : (event, receivedAt, requestScope) => {
+      if (!event.webhookId) return start(event, receivedAt, undefined, undefined, scopeFor(receivedAt, requestScope));
       const key = dedupeKey(event.apiKey, event.webhookId);
       const work = inflight.get(key);
       if (work) return joinInflight(work);
       const lookup = dedupe.get(key);
-      if (!(lookup instanceof Promise)) return afterLookup(event, receivedAt, key, lookup);
+      if (!(lookup instanceof Promise)) return afterLookup(event, receivedAt, key, lookup, requestScope);
       // An asynchronous store: the callback is in flight from now on, so a concurrent duplicate
       // joins it instead of looking up (and deciding) again while the store answers.
-      const decided = track(key, lookup.then((known) => rememberedOrDecided(event, receivedAt, key, known)));
+      const scope = scopeFor(receivedAt, requestScope);
+      const decided = track(key, lookup.then((known) => rememberedOrDecided(event, receivedAt, key, known, scope)), scope);
       return timing === 'ack-first' ? accepted : decided.then(asResult);
     },
 
-    async deleted(event, receivedAt) {
+    async deleted(event, receivedAt, requestScope) {
       const key = event.webhookId ? `deleted\n${event.apiKey}\n${event.webhookId}` : undefined;
       if (key !== undefined) {
         const work = inflight.get(key);
@@ -389,10 +403,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         if (await dedupe.get(key)) return;
       }
       const handler = options.handlers().deleted;
+      const deadlineAt = receivedAt + Math.min(timeoutMs, 5000) - answerMarginMs;
+      const scope = requestScope ?? new RequestScope(deadlineAt);
+      scope.deadlineAt = deadlineAt;
       const work = (async (): Promise<DedupeRecord> => {
-        const outcome = handler
-          ? await runHandler(handler, toDeletedOutcome, 'DeletedPendingMessage handler', event, receivedAt + Math.min(timeoutMs, 5000) - answerMarginMs)
-          : deletedOutcome;
+        const outcome = handler ? await runHandler(handler, toDeletedOutcome, 'DeletedPendingMessage handler', event, deadlineAt, scope) : deletedOutcome;
         const record: DedupeRecord = { outcome, applied: true };
         if (key !== undefined) await dedupe.set(key, record);
         if (logsDecisions()) {
@@ -403,7 +418,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         }
         return record;
       })();
-      await track(key, work);
+      await track(key, work, scope);
     },
 
     async close(graceMs) {
@@ -411,10 +426,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       stopRecovering?.();
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-      await Promise.race([Promise.allSettled([...running]), grace]);
+      await Promise.race([Promise.allSettled([...running.keys()]), grace]);
       clearTimeout(timer);
-      for (const run of [...activeRuns]) run.expire(new ShutdownError('server is shutting down'), 'shutdown');
-      await Promise.allSettled([...running]);
+      // Past the grace: every request still in flight is aborted, handler, API call and retries alike.
+      for (const scope of [...running.values()]) scope.abort(shuttingDown);
+      await Promise.allSettled([...running.keys()]);
     },
   };
 }

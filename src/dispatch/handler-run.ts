@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { PendingMessageEvent } from '../event/pending-message-event.js';
-import { DeadlineExceededError } from '../core/deadline.js';
+import { DeadlineExceededError, type RequestAbortedError } from '../core/deadline.js';
+import type { RequestScope, ScopeWatcher } from '../core/request-scope.js';
 import type { HandlerContext } from './handler.js';
 
 /** Why a run ended without the handler's own result. */
@@ -10,8 +11,6 @@ export type RunEnd = 'timeout' | 'shutdown';
 export interface RunOutcomes<T> {
   ended(why: RunEnd): T;
   failed(error: unknown, event: PendingMessageEvent, what: string): T;
-  /** Called once when a run that went asynchronous settles. */
-  settled(run: HandlerRun<T>): void;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -23,14 +22,15 @@ function fireDeadline(run: { expire(reason: unknown, why: RunEnd): void; what: s
 }
 
 /**
- * One handler invocation under its deadline, and the `HandlerContext` the handler sees.
- * Never races without cancelling: at the deadline the run settles with the fallback and the
- * handler's signal aborts. Built for the hot path: a handler that answers synchronously gets its
- * result back synchronously (no promise, no timer); the AbortController, the child logger and the
- * `remainingMs` closure are created only if the handler asks for them; no closure is allocated
- * per run.
+ * One handler invocation under its deadline, within the callback's {@link RequestScope}, and the
+ * `HandlerContext` the handler sees. Never races without cancelling: at the handler's deadline,
+ * or when the scope aborts first (shutdown), the run settles with the fallback and the handler's
+ * signal aborts with that reason. Built for the hot path: a handler that answers synchronously
+ * gets its result back synchronously (no promise, no timer, nothing linked to the scope); the
+ * AbortController, the child logger and the `remainingMs` closure are created only if the handler
+ * asks for them; no closure is allocated per run.
  */
-export class HandlerRun<T> implements HandlerContext {
+export class HandlerRun<T> implements HandlerContext, ScopeWatcher {
   private settled = false;
   private value: T | undefined;
   private resolve: ((value: T) => void) | undefined;
@@ -39,23 +39,40 @@ export class HandlerRun<T> implements HandlerContext {
   private endReason: unknown;
   private childLog: Logger | undefined;
   private remaining: (() => number) | undefined;
+  private watching = false;
 
   constructor(
-    /** `performance.now()` instant of the deadline. */
+    /** `performance.now()` instant of the handler's deadline (at or before the scope's). */
     readonly deadlineAt: number,
     readonly what: string,
     private readonly event: PendingMessageEvent,
     private readonly logger: Logger,
     private readonly outcomes: RunOutcomes<T>,
+    private readonly scope: RequestScope,
   ) {
-    if (deadlineAt <= performance.now()) this.expire(new DeadlineExceededError(what), 'timeout');
+    if (scope.aborted) this.scopeAborted(scope.reason!);
+    else if (deadlineAt <= performance.now()) this.expire(new DeadlineExceededError(what), 'timeout');
   }
 
-  /** Arms the deadline timer; only handlers that go asynchronous need one. */
+  /**
+   * Arms the deadline timer and links the run to the scope, once; only handlers that go
+   * asynchronous (or read their signal) need either.
+   */
   private arm(): void {
     const delay = this.deadlineAt - performance.now();
-    if (delay <= 0) this.expire(new DeadlineExceededError(this.what), 'timeout');
-    else this.timer = setTimeout(fireDeadline, delay, this);
+    if (delay <= 0) {
+      this.expire(new DeadlineExceededError(this.what), 'timeout');
+      return;
+    }
+    this.timer = setTimeout(fireDeadline, delay, this);
+    this.watching = true;
+    this.scope.watch(this);
+  }
+
+  /** The scope aborted (shutdown, or its deadline when that comes first): the run ends with that reason. */
+  scopeAborted(reason: RequestAbortedError): void {
+    this.watching = false;
+    this.expire(reason, reason.code === 'deadline' ? 'timeout' : 'shutdown');
   }
 
   /**
@@ -133,10 +150,11 @@ export class HandlerRun<T> implements HandlerContext {
     this.value = value;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.resolve) {
-      this.outcomes.settled(this);
-      this.resolve(value);
+    if (this.watching) {
+      this.watching = false;
+      this.scope.unwatch(this);
     }
+    this.resolve?.(value);
   }
 
   // HandlerContext, created on demand.

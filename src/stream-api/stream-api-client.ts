@@ -1,19 +1,19 @@
-import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { Pool } from 'undici';
 import { serverToken } from './server-token.js';
 import {
   abortedResult,
-  callBefore,
+  callWithin,
   asStreamErrorBody,
   classifyStreamAnswer,
   networkErrorResult,
   type ApplyResult,
-  type DeadlineStreamApi,
+  type ScopedStreamApi,
   type StreamApi,
   type StreamApiAction,
 } from './stream-api.js';
-import { DeadlineExceededError } from '../core/deadline.js';
+import type { RequestAbortedError } from '../core/deadline.js';
+import { requestDeadlineReached, type RequestScope, type ScopeWatcher } from '../core/request-scope.js';
 
 /** Options of {@link createStreamApiClient}. */
 export interface StreamApiClientOptions {
@@ -56,7 +56,7 @@ const maxErrorBodyBytes = 64 * 1024;
  * const api = createStreamApiClient({ apiKey, secret });
  * const result = await api.commitMessage(messageId, AbortSignal.timeout(400));
  */
-export function createStreamApiClient(options: StreamApiClientOptions): StreamApi & DeadlineStreamApi {
+export function createStreamApiClient(options: StreamApiClientOptions): StreamApi & ScopedStreamApi {
   const { apiKey, secret } = options;
   if (apiKey === '' || secret === '') throw new TypeError('createStreamApiClient: apiKey and secret are required');
   const base = new URL(options.baseUrl ?? defaultStreamBaseUrl);
@@ -85,9 +85,9 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
 
   /**
    * One call. `signal` is what undici watches: the caller's AbortSignal, or (from
-   * {@link callBefore}) a {@link DeadlineEmitter}, which undici accepts as well.
+   * {@link callWithin}) a {@link ScopedCall}, which undici accepts as well.
    */
-  async function call(action: StreamApiAction, messageId: string, signal: AbortSignal | DeadlineEmitter): Promise<ApplyResult> {
+  async function call(action: StreamApiAction, messageId: string, signal: AbortSignal | ScopedCall): Promise<ApplyResult> {
     if (signal.aborted) return abortedResult(signal);
     if (closed) return { status: 'failed', retryable: false, detail: 'stream api client is closed' };
     const id = messagePathSegment(messageId);
@@ -127,13 +127,17 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
     }
   }
 
-  function callWithDeadline(action: StreamApiAction, messageId: string, deadlineAt: number): Promise<ApplyResult> {
+  function callInScope(action: StreamApiAction, messageId: string, scope: RequestScope): Promise<ApplyResult> {
+    // Arming aborts a scope whose deadline has passed (a callback taken over late): no call then.
+    scope.arm();
+    if (scope.aborted) return Promise.resolve(scope.reason === requestDeadlineReached ? deadlineResult : abortedResult(scope));
     return new Promise<ApplyResult>((resolve) => {
-      // At the deadline the result is `aborted` at once (the answer goes out), and the call's
-      // socket is torn down after (see DeadlineEmitter); whichever settles first wins.
-      const deadline = new DeadlineEmitter(deadlineAt, () => resolve(deadlineResult));
-      call(action, messageId, deadline).then((result) => {
-        deadline.cancel();
+      // When the scope aborts the result is `aborted` at once (the answer goes out), and the
+      // call's socket is torn down after (see ScopedCall); whichever settles first wins.
+      const watched = new ScopedCall(scope, resolve);
+      scope.watch(watched);
+      call(action, messageId, watched).then((result) => {
+        scope.unwatch(watched);
         resolve(result);
       });
     });
@@ -142,7 +146,7 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
   return {
     commitMessage: (messageId, signal) => call('commit', messageId, signal),
     hardDeleteMessage: (messageId, signal) => call('delete', messageId, signal),
-    [callBefore]: callWithDeadline,
+    [callWithin]: callInScope,
     async close() {
       if (closed) return;
       closed = true;
@@ -151,48 +155,47 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
   };
 }
 
-/**
- * The reason of every deadline abort, made once: undici destroys the call's socket with it and
- * node reads its `stack` then — formatted again for every call (through source maps when they
- * are on) were it new each time, all at the moment a hung API makes hundreds of calls end at once.
- */
-const deadlineReached = new DeadlineExceededError('applying the decision');
-void deadlineReached.stack;
-const deadlineResult = abortedResult({ reason: deadlineReached });
+const deadlineResult = abortedResult({ reason: requestDeadlineReached });
 const teardownDelayMs = 100;
 
+function tearDown(call: ScopedCall): void {
+  call.tearDown();
+}
+
 /**
- * The cheap stand-in for an AbortSignal that undici accepts (an EventEmitter with `aborted`,
- * `reason` and an `abort` event): it fires at a `performance.now()` instant.
+ * What undici watches for one call made within a request's scope: the stand-in for an
+ * AbortSignal it accepts (`aborted`, `reason`, `addEventListener`), one small object per call.
  *
- * It tells the caller first (`expired`, so the callback's answer is written) and aborts the
- * request 100 ms later: tearing down a socket costs ~0.5 ms (and undici reconnects), and when a
- * hung API makes a few hundred calls reach their deadline together, answering after each
- * teardown put the last answers ~150 ms past the budget, after the check phase still ~45 ms.
+ * When the scope aborts it tells the caller first (the call's result is `aborted`, so the
+ * callback's answer is written) and aborts the request 100 ms later: tearing down a socket costs
+ * ~0.5 ms (and undici reconnects), and when a hung API makes a few hundred calls reach their
+ * deadline together, answering after each teardown put the last answers ~150 ms past the budget,
+ * after the check phase still ~45 ms.
  */
-class DeadlineEmitter extends EventEmitter {
+class ScopedCall implements ScopeWatcher {
   aborted = false;
   reason: unknown = undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private listener: (() => void) | undefined = undefined;
   constructor(
-    at: number,
-    private readonly expired: () => void,
-  ) {
-    super();
-    const delay = at - performance.now();
-    if (delay <= 0) this.fire();
-    else this.timer = setTimeout(() => this.fire(), delay);
+    private readonly scope: RequestScope,
+    private readonly settle: (result: ApplyResult) => void,
+  ) {}
+  scopeAborted(reason: RequestAbortedError): void {
+    this.settle(reason === requestDeadlineReached ? deadlineResult : abortedResult({ reason }));
+    setTimeout(tearDown, teardownDelayMs, this);
   }
-  private fire(): void {
-    this.timer = undefined;
+  tearDown(): void {
     this.aborted = true;
-    this.reason = deadlineReached;
-    this.expired();
-    setTimeout(() => this.emit('abort'), teardownDelayMs);
+    this.reason = this.scope.reason;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.();
   }
-  cancel(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.listener = listener;
+  }
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    if (this.listener === listener) this.listener = undefined;
   }
 }
 

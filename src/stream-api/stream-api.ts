@@ -6,6 +6,7 @@
  * Implementations: `createStreamApiClient` (undici, the default), `fromStreamChat` (wraps an
  * official `stream-chat` server client), `createDryRunApi` (no API configured).
  */
+import type { RequestScope } from '../core/request-scope.js';
 
 /** The outcome of one attempt to apply a decision. */
 export type ApplyResult =
@@ -34,16 +35,16 @@ export interface StreamApi {
 
 /**
  * An optional, faster form of a call that pending-hooks' own client offers (keyed by this symbol,
- * so it is not part of the public `StreamApi` shape): the deadline as a `performance.now()`
- * instant instead of an AbortSignal. Creating an AbortController per decision and undici's
- * listener on it cost ~10 µs of the ~40 µs a commit call costs the server (see bench/RESULTS.md,
- * 2026-12-06); a timer and an EventEmitter do the same job for a fraction.
+ * so it is not part of the public `StreamApi` shape): the callback's {@link RequestScope} instead
+ * of an AbortSignal. Creating an AbortController per decision and undici's listener on it cost
+ * ~10 µs of the ~40 µs a commit call costs the server (see bench/RESULTS.md, 2026-12-06); the
+ * call watches the scope (its deadline and the shutdown) for a fraction of that.
  */
-export const callBefore: unique symbol = Symbol('pending-hooks.callBefore');
+export const callWithin: unique symbol = Symbol('pending-hooks.callWithin');
 
-/** A `StreamApi` that also takes a deadline instead of a signal (see {@link callBefore}). */
-export interface DeadlineStreamApi extends StreamApi {
-  [callBefore](action: StreamApiAction, messageId: string, deadlineAt: number): Promise<ApplyResult>;
+/** A `StreamApi` that also takes the request's scope instead of a signal (see {@link callWithin}). */
+export interface ScopedStreamApi extends StreamApi {
+  [callWithin](action: StreamApiAction, messageId: string, scope: RequestScope): Promise<ApplyResult>;
 }
 
 /** Which decision a call applies. */
