@@ -2,6 +2,7 @@
  * Framework-neutral request and response: fastify, plain node:http, the CLI and the
  * benchmarks all drive the same core through these two shapes.
  */
+import type { RequestScope } from './request-scope.js';
 
 /** Header map with lowercase names, as node:http presents them. */
 export type NeutralHeaders = Record<string, string | string[] | undefined>;
@@ -15,6 +16,12 @@ export interface NeutralRequest {
   body: Uint8Array;
   /** `performance.now()` when the request arrived: the budget's clock starts here. */
   receivedAt: number;
+  /**
+   * The request's one cancellation scope (deadline, shutdown), which the server adapter marks
+   * `clientGone` when the client closes the connection before the answer. Made by the dispatcher
+   * when absent.
+   */
+  scope?: RequestScope;
 }
 
 export interface NeutralResponse {

@@ -177,7 +177,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     const event = createEvent(route.method, payload, verified.app.apiKey, request, codec.transport);
     try {
       if (route.method === 'DeletedPendingMessage') {
-        return dispatcher.deleted(event, request.receivedAt).then(
+        return dispatcher.deleted(event, request.receivedAt, request.scope).then(
           () => {
             finished(event, request.receivedAt, 'deleted');
             return codec.encodeDeleted();
@@ -185,7 +185,7 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
           (error: unknown) => codec.encodeError(dispatchFailed(event, error)),
         );
       }
-      const result = dispatcher.passOn(event, request.receivedAt);
+      const result = dispatcher.passOn(event, request.receivedAt, request.scope);
       if (!(result instanceof Promise)) return encodeResult(codec, result, event, request.receivedAt);
       return result.then(
         (settled) => encodeResult(codec, settled, event, request.receivedAt),
@@ -207,11 +207,11 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
     const event = createEvent(route.method, payload, verified.app.apiKey, request, codec.transport);
     try {
       if (route.method === 'DeletedPendingMessage') {
-        await dispatcher.deleted(event, request.receivedAt);
+        await dispatcher.deleted(event, request.receivedAt, request.scope);
         finished(event, request.receivedAt, 'deleted');
         return undefined;
       }
-      const result = await dispatcher.passOn(event, request.receivedAt);
+      const result = await dispatcher.passOn(event, request.receivedAt, request.scope);
       finished(event, request.receivedAt, outcomeOf(result));
       return result;
     } catch (error) {

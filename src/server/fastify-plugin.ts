@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 
 import type { CallbackRoute, PreflightMatch } from '../pipeline/callback-pipeline.js';
 import { HookError } from '../core/hook-error.js';
 import { arrivalTime } from '../core/loop-clock.js';
+import { RequestScope } from '../core/request-scope.js';
+import { watchClientGone } from './client-gone.js';
 import type { NeutralResponse } from '../core/neutral.js';
 import type { EventPathMatch } from '../event-webhooks/event-path.js';
 import type { PendingHooks } from '../pending-hooks.js';
@@ -123,14 +125,17 @@ export async function pendingHooksPlugin(app: FastifyInstance, options: PendingH
       async handler(request, reply) {
         const state = (request as unknown as { pendingHooks: CallbackState }).pendingHooks;
         const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-        const response = await pipeline.process(state.match, {
+        const scope = new RequestScope();
+        const answer = pipeline.process(state.match, {
           method: request.method,
           path: route.path,
           headers: request.headers,
           body,
           receivedAt: state.receivedAt,
+          scope,
         });
-        return send(reply, response, closingState);
+        if (answer instanceof Promise) watchClientGone(reply.raw, scope);
+        return send(reply, await answer, closingState);
       },
     });
   }

@@ -5,6 +5,8 @@ import { HookError } from '../core/hook-error.js';
 import { clip } from '../core/log-safe.js';
 import { arrivalTime } from '../core/loop-clock.js';
 import type { NeutralHeaders, NeutralRequest, NeutralResponse } from '../core/neutral.js';
+import { RequestScope } from '../core/request-scope.js';
+import { watchClientGone } from './client-gone.js';
 import type { EventPathMatch } from '../event-webhooks/event-path.js';
 import type { PendingHooks } from '../pending-hooks.js';
 import { defaultLinger, lingerOnClose, type LingerBounds } from './linger.js';
@@ -73,7 +75,8 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
         write(request, response, stages.fail(match, body, request.headers));
         return;
       }
-      const neutral = { method: request.method ?? 'GET', path, headers: request.headers, body, receivedAt };
+      const scope = new RequestScope();
+      const neutral = { method: request.method ?? 'GET', path, headers: request.headers, body, receivedAt, scope };
       let answer: NeutralResponse | Promise<NeutralResponse>;
       try {
         answer = stages.process(match, neutral);
@@ -82,6 +85,7 @@ export function createNodeListener(hooks: PendingHooks, options: NodeListenerOpt
       }
       if (!(answer instanceof Promise)) write(request, response, answer);
       else {
+        watchClientGone(response, scope);
         answer.then(
           (settled) => write(request, response, settled),
           (error: unknown) => {
