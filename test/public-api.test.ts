@@ -4,7 +4,7 @@ import { createPendingHooks, decide, defineHandlers, type PendingMessageEvent } 
 
 describe('public API', () => {
   it('exports the documented names', () => {
-    for (const name of ['createPendingHooks', 'createServer', 'pendingHooksPlugin', 'createNodeListener', 'decide', 'compose', 'composeParallel', 'sign', 'verify', 'defineHandlers', 'createStreamApiClient', 'fromStreamChat', 'createMemoryDedupeStore', 'createRedisDedupeStore', 'DeadlineExceededError', 'createEventWebhooks', 'EventHandlerError']) {
+    for (const name of ['createPendingHooks', 'createServer', 'pendingHooksPlugin', 'createNodeListener', 'decide', 'compose', 'composeParallel', 'sign', 'verify', 'defineHandlers', 'createStreamApiClient', 'fromStreamChat', 'createMemoryDedupeStore', 'createRedisDedupeStore', 'DeadlineExceededError', 'RequestAbortedError', 'ShutdownError', 'createEventWebhooks', 'EventHandlerError']) {
       expect(api, name).toHaveProperty(name);
     }
   });

@@ -4,7 +4,18 @@ import type { PendingMessageEvent } from '../event/pending-message-event.js';
 
 /** What a handler gets besides the event: its deadline, as a signal and as numbers, and a logger. */
 export interface HandlerContext {
-  /** Aborts at the handler's deadline (reason: `DeadlineExceededError`) or on shutdown. Pass it to every call you make. */
+  /**
+   * Pass it to every call you make. Aborts at the handler's deadline (reason: `DeadlineExceededError`,
+   * `code: 'deadline'`), or when the server shuts down past its drain's grace (`ShutdownError`,
+   * `code: 'shutdown'`), whichever comes first; the decision's API call and its retries stop with
+   * the same scope. Made on first read (no AbortController for handlers that never look).
+   *
+   * It does **not** abort when the client (Stream) closes the connection before the answer: the
+   * decision is applied through Stream's API, not carried by the answer, so it is still made and
+   * applied (a retry of the same webhook id joins it); aborting would leave the message pending
+   * until Stream deletes it, and a fallback would act on it because a socket closed. The decision
+   * log line says `clientGone: true`.
+   */
   readonly signal: AbortSignal;
   /** Wall-clock deadline, ms since the epoch. */
   readonly deadline: number;
