@@ -11,8 +11,10 @@ import {
   pendingHooksPlugin,
   RequestAbortedError,
   ShutdownError,
+  type ApplyResult,
   type PendingHooks,
   type PendingHooksOptions,
+  type StreamApi,
 } from '../src/index.js';
 import { streamSignature } from './support/sign-fixture.js';
 import { appKey, appSecret, pendingBody, postSigned, sleep, startHooksServer, type RunningServer } from './support/servers.js';
@@ -225,6 +227,32 @@ describe('the deadline ends the API call and its retries together', () => {
     await sleep(300);
     // Logged when answered (30 ms after arrival); none arrived after the answer.
     for (const call of mock.calls) expect(call.at).toBeLessThanOrEqual(answeredAt);
+  });
+});
+
+describe('a StreamApi of your own gets the same scope as an AbortSignal', () => {
+  it("its signal aborts at the request's deadline with the shared reason; no second call starts", async () => {
+    const seen: { reasons: unknown[]; calls: number } = { reasons: [], calls: 0 };
+    const hang = (signal: AbortSignal) => {
+      seen.calls++;
+      return new Promise<ApplyResult>((resolve) =>
+        signal.addEventListener('abort', () => {
+          seen.reasons.push(signal.reason);
+          // Transient on purpose: only the abort may stop the retries.
+          resolve({ status: 'failed', retryable: true, detail: 'network error: aborted' });
+        }),
+      );
+    };
+    const api: StreamApi = { commitMessage: (_id, signal) => hang(signal), hardDeleteMessage: (_id, signal) => hang(signal), close: async () => {} };
+    const s = await server({ timeoutMs: 300, api }, (hooks) => hooks.on('PassOnPendingMessage', () => decide.commit()));
+    const m = pending();
+    const answer = await postSigned(passOn(s), m.body);
+    expect(answer.status).toBe(503);
+    await sleep(100);
+    expect(seen.calls).toBe(1);
+    expect(seen.reasons).toHaveLength(1);
+    expect(seen.reasons[0]).toBeInstanceOf(DeadlineExceededError);
+    expect((seen.reasons[0] as RequestAbortedError).code).toBe('deadline');
   });
 });
 
