@@ -23,7 +23,7 @@ interface Run {
   limits: number[];
 }
 
-function simulate(model: Model, fromMs: number, toMs: number, budgetMs = 500, max = 1000): Run {
+function simulate(model: Model, fromMs: number, toMs: number, budgetMs = 500, max = 1000, learn = true): Run {
   const limit = createAdaptiveLimit({ max, budgetMs });
   const computing: { cpu: number; start: number; wait: number }[] = [];
   const waiting: { until: number; start: number }[] = [];
@@ -33,7 +33,7 @@ function simulate(model: Model, fromMs: number, toMs: number, budgetMs = 500, ma
     due += model.rate / 1000;
     for (; due >= 1; due--) {
       const inFlight = computing.length + waiting.length;
-      if (inFlight >= limit.current) {
+      if (inFlight >= (learn ? limit.current : max)) {
         if (t >= fromMs) out.shed++;
         continue;
       }
@@ -54,7 +54,7 @@ function simulate(model: Model, fromMs: number, toMs: number, budgetMs = 500, ma
       const job = waiting[i]!;
       if (job.until > t) continue;
       waiting.splice(i, 1);
-      limit.finished(t - job.start, t);
+      limit.finished(t - job.start, t, computing.length + waiting.length);
       if (t >= fromMs) out.latencies.push(t - job.start);
     }
     if (t % 100 === 0 && t >= fromMs) out.limits.push(limit.current);
@@ -70,7 +70,7 @@ describe('adaptive in-flight limit', () => {
     // 1.4 ms of CPU per callback (~700/s on one core) and a 50–300 ms wait; 1,800/s offered.
     const model: Model = { rate: 1800, cpuMs: 1.4, waitMs: () => 50 + Math.random() * 250 };
     const adaptive = simulate(model, 5000, 20_000);
-    const fixed = simulate(model, 5000, 20_000, 500, Number.POSITIVE_INFINITY);
+    const fixed = simulate(model, 5000, 20_000, 500, 1000, false);
 
     const seconds = 15;
     expect(adaptive.latencies.length / seconds).toBeGreaterThan(0.9 * (1000 / 1.4));
@@ -98,9 +98,21 @@ describe('adaptive in-flight limit', () => {
     // 350 ms look like queueing until the floor shows they are not.
     const model: Model = { rate: 4000, cpuMs: 0.01, waitMs: () => 350 };
     const adaptive = simulate(model, 10_000, 30_000);
-    const fixed = simulate(model, 10_000, 30_000, 500, 1000);
+    const fixed = simulate(model, 10_000, 30_000, 500, 1000, false);
     expect(Math.min(...adaptive.limits)).toBe(1000);
     expect(adaptive.admitted).toBeGreaterThan(0.98 * fixed.admitted);
+  });
+
+  it('a window in which another bound shed every arrival cuts from what was in flight, not to the floor', () => {
+    const limit = createAdaptiveLimit({ max: 1000, budgetMs: 500 });
+    // 200 in flight, the event-loop bound shedding every arrival (none admitted), answers at 300 ms.
+    let now = 0;
+    for (let i = 0; i < 20; i++) {
+      limit.shed();
+      limit.finished(300, (now += 10), 200 - i);
+    }
+    expect(limit.current).toBeGreaterThanOrEqual(100);
+    expect(limit.current).toBeLessThan(200);
   });
 
   it('starts at the ceiling and never leaves [min, max]', () => {
@@ -109,7 +121,7 @@ describe('adaptive in-flight limit', () => {
     let now = 0;
     for (let i = 0; i < 5000; i++) {
       limit.admitted(50);
-      limit.finished(i < 2500 ? 10 + i : 10, (now += 5));
+      limit.finished(i < 2500 ? 10 + i : 10, (now += 5), 50);
       expect(limit.current).toBeGreaterThanOrEqual(10);
       expect(limit.current).toBeLessThanOrEqual(50);
     }

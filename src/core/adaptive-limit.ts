@@ -9,12 +9,14 @@
  * and ≥ 10 answers) towards half the budget, which leaves the other half for the slow tail and
  * the decision's API call:
  * - over the target while the limit binds (≥ 90% of it in flight, or callbacks were shed by
- *   another bound, the event-loop delay): cut what was in flight in proportion (at most by
- *   half), then no cut for one window's latency, so the cut shows before the next;
+ *   another bound, the event-loop delay), or over 1.5 × the target at all (a saturated CPU
+ *   queues hundreds past their budget while the count still climbs): cut what was in flight in
+ *   proportion (at most by half), then no cut for one window's latency, so the cut shows
+ *   before the next;
  * - under it while the limit binds: raise by √limit (by up to 10% when well under), up to `max`
  *   (where it starts);
- * - while it does not bind, nothing: demand is served, and a slow window is the handler's own
- *   (or a ramp's), not a queue's.
+ * - otherwise nothing: demand is served, and a somewhat slow window is the handler's own (or a
+ *   ramp's), not a queue's.
  * A handler slower than the target at any load would be cut to the floor; at the floor, with
  * few in flight, its latency cannot be queueing, so the target becomes 1.2 × that latency, the
  * limit goes back to half of what it was before the cuts and grows from there (the learned
@@ -32,8 +34,8 @@ export interface AdaptiveLimit {
   admitted(inFlight: number): void;
   /** A callback was shed, by this limit or another bound (the event-loop delay): demand exceeds what is admitted. */
   shed(): void;
-  /** A callback that was dispatched finished, `latencyMs` after its bytes arrived. */
-  finished(latencyMs: number, now: number): void;
+  /** A callback that was dispatched finished, `latencyMs` after its bytes arrived, leaving `inFlight` in flight. */
+  finished(latencyMs: number, now: number, inFlight: number): void;
 }
 
 export interface AdaptiveLimitOptions {
@@ -74,22 +76,26 @@ export function createAdaptiveLimit(options: AdaptiveLimitOptions): AdaptiveLimi
     sum = 0;
     count = 0;
     peak = 0;
+    shedInWindow = false;
     // A learned target decays only while answers come well under it (the handler got faster).
     if (target > budgetTarget && 1.2 * latency < target) target = Math.max(budgetTarget, target * learnedDecay);
-    if (limit === min && latency > target) {
-      // Cut to the floor and still slow: not a queue. Learn the handler's time; give back half.
+    if (limit === min && latency > target && now >= holdCutsUntil) {
+      // Cut to the floor, the queue from before drained, and still slow: not a queue. Learn the
+      // handler's time; give back half.
       target = 1.2 * latency;
       limit = Math.max(min, Math.floor(limitBeforeCuts / 2));
       return;
     }
-    if (!binds) return;
-    if (latency > target) {
+    // Far over the target the limit is cut even before it binds: a server whose CPU saturates
+    // queues hundreds past their budget while the count still climbs towards the limit.
+    if (latency > target && (binds || latency > 1.5 * target)) {
       if (now < holdCutsUntil) return;
       if (limitBeforeCuts === 0) limitBeforeCuts = limit;
       // From what was in flight: under another bound (the event loop's) that may be far below the limit.
       limit = Math.max(min, Math.floor(Math.min(limit, busiest) * Math.max(0.5, target / latency)));
+      // The next cut waits for callbacks admitted under this one to answer.
       holdCutsUntil = now + latency;
-    } else if (limit < max) {
+    } else if (binds && latency <= target && limit < max) {
       limitBeforeCuts = 0;
       // √limit, or up to 10% when latency is well under the target (recovering from a cut).
       limit = Math.min(max, Math.ceil(limit + Math.max(Math.sqrt(limit), limit * Math.min(0.1, (target / latency - 1) / 2))));
@@ -109,8 +115,10 @@ export function createAdaptiveLimit(options: AdaptiveLimitOptions): AdaptiveLimi
     shed() {
       shedInWindow = true;
     },
-    finished(latencyMs, now) {
+    finished(latencyMs, now, inFlight) {
       if (windowStart < 0) windowStart = now;
+      // A window in which the event-loop bound shed every arrival admitted none, yet had these in flight.
+      if (inFlight > peak) peak = inFlight;
       sum += latencyMs;
       count++;
       if (count >= windowSamples && now - windowStart >= windowMs) closeWindow(now);

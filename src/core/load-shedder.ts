@@ -87,7 +87,7 @@ export function createLoadShedder(options: LoadSheddingOptions = {}, budgetMs: n
       inFlight--;
     },
     finished(latencyMs) {
-      adaptive?.finished(latencyMs, performance.now());
+      adaptive?.finished(latencyMs, performance.now(), inFlight);
     },
     get inFlight() {
       return inFlight;
