@@ -1,32 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createMockStreamApi, type MockStreamApi } from '../src/emulator/index.js';
-import { compose, composeParallel, decide, DeadlineExceededError, type Decision, type HandlerContext, type PendingHooksOptions } from '../src/index.js';
-import type { PendingHooks } from '../src/index.js';
-import { appKey, appSecret, clientSlackMs, pendingBody, postSigned, serverLatencyMs, sleep, startHooksServer, type RunningServer } from './support/servers.js';
+import { describe, expect, it } from 'vitest';
+import { mockApiServers } from './support/mock-api-servers.js';
+import { compose, composeParallel, decide, DeadlineExceededError, type Decision, type HandlerContext } from '../src/index.js';
+import { appKey, appSecret, clientSlackMs, pendingBody, postSigned, serverLatencyMs, sleep, type RunningServer } from './support/servers.js';
 
-let mock: MockStreamApi;
-const servers: RunningServer[] = [];
-beforeAll(async () => {
-  mock = await createMockStreamApi({ apps: [{ apiKey: appKey, secret: appSecret }] });
-});
-afterAll(() => mock.close());
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-  mock.reset();
-});
-
-async function server(options: PendingHooksOptions, register: (hooks: PendingHooks) => void): Promise<RunningServer> {
-  const s = await startHooksServer({ api: { baseUrl: mock.url }, retry: { baseBackoffMs: 5, maxBackoffMs: 20 }, ...options }, register);
-  servers.push(s);
-  return s;
-}
-
-let counter = 0;
-function pending(text = 'hello'): { id: string; body: string } {
-  const id = `m-${++counter}-${Date.now()}`;
-  mock.addPendingMessage({ id, text });
-  return { id, body: pendingBody({ id, text }) };
-}
+const api = mockApiServers('m');
+const server = api.server.bind(api);
+const pending = api.pending.bind(api);
 
 const passOn = (s: RunningServer) => `${s.url}/PassOnPendingMessage`;
 const json = async (r: Response) => (await r.json()) as Record<string, unknown>;
@@ -38,10 +17,10 @@ describe('decisions reach Stream exactly once', () => {
     const bad = pending('bad');
     expect(await json(await postSigned(passOn(s), good.body))).toEqual({ action: 'commit', timed_out: false });
     expect(await json(await postSigned(passOn(s), bad.body))).toEqual({ action: 'delete', reason: 'bad word', timed_out: false });
-    expect(mock.stateOf(good.id)).toBe('committed');
-    expect(mock.stateOf(bad.id)).toBe('deleted');
-    expect(mock.commitCount(good.id)).toBe(1);
-    expect(mock.commitCount(bad.id)).toBe(1);
+    expect(api.mock.stateOf(good.id)).toBe('committed');
+    expect(api.mock.stateOf(bad.id)).toBe('deleted');
+    expect(api.mock.commitCount(good.id)).toBe(1);
+    expect(api.mock.commitCount(bad.id)).toBe(1);
     const line = s.logs.find((l) => l.msg === 'decision' && l.messageId === bad.id);
     expect(line).toMatchObject({ action: 'delete', reason: 'bad word', timedOut: false, applied: 'applied', transport: 'rest' });
     expect(typeof line?.latencyMs).toBe('number');
@@ -52,8 +31,8 @@ describe('decisions reach Stream exactly once', () => {
     const s = await server({}, (hooks) => hooks.on('PassOnPendingMessage', () => decide.keepPending('for a human')));
     const m = pending();
     expect(await json(await postSigned(passOn(s), m.body))).toEqual({ action: 'keep_pending', reason: 'for a human', timed_out: false });
-    expect(mock.stateOf(m.id)).toBe('pending');
-    expect(mock.calls).toHaveLength(0);
+    expect(api.mock.stateOf(m.id)).toBe('pending');
+    expect(api.mock.calls).toHaveLength(0);
   });
 });
 
@@ -63,16 +42,16 @@ describe('reasons', () => {
     const sent: { id: string; body: string; webhookId: string }[] = [];
     for (let i = 0; i < 80; i++) {
       const m = pending(`word-${i}`);
-      const webhookId = `reasons-${counter}-${i}`;
+      const webhookId = `reasons-${m.id}`;
       sent.push({ ...m, webhookId });
       expect(await json(await postSigned(passOn(s), m.body, { webhookId }))).toEqual({ action: 'delete', reason: `blocked: word-${i}`, timed_out: false });
     }
     for (const i of [0, 63, 64, 79]) {
       const retry = await postSigned(passOn(s), sent[i]!.body, { webhookId: sent[i]!.webhookId, attempt: 2 });
       expect(await json(retry)).toEqual({ action: 'delete', reason: `blocked: word-${i}`, timed_out: false });
-      expect(mock.commitCount(sent[i]!.id)).toBe(1);
+      expect(api.mock.commitCount(sent[i]!.id)).toBe(1);
     }
-    expect(sent.every((m) => mock.stateOf(m.id) === 'deleted')).toBe(true);
+    expect(sent.every((m) => api.mock.stateOf(m.id) === 'deleted')).toBe(true);
   });
 });
 
@@ -95,9 +74,9 @@ describe('the time budget', () => {
     expect(elapsed).toBeLessThan(400 + clientSlackMs);
     expect(sawAbort).toBeInstanceOf(DeadlineExceededError);
     await sleep(700); // let the late handler finish
-    expect(mock.stateOf(m.id)).toBe('deleted');
-    expect(mock.commitCount(m.id)).toBe(1);
-    expect(mock.calls.filter((c) => c.messageId === m.id)).toHaveLength(1);
+    expect(api.mock.stateOf(m.id)).toBe('deleted');
+    expect(api.mock.commitCount(m.id)).toBe(1);
+    expect(api.mock.calls.filter((c) => c.messageId === m.id)).toHaveLength(1);
   });
 
   it('the handler sees its deadline: signal, remainingMs and wall-clock deadline leave room to apply', async () => {
@@ -129,7 +108,7 @@ describe('the time budget', () => {
     const answer = await postSigned(passOn(s), m.body);
     expect(answer.status).toBe(200);
     expect(await json(answer)).toEqual({ action: 'commit', reason: 'handler_error', timed_out: false });
-    expect(mock.stateOf(m.id)).toBe('committed');
+    expect(api.mock.stateOf(m.id)).toBe('committed');
     const rejecting = await server({}, (hooks) => hooks.on('PassOnPendingMessage', async () => Promise.reject(new Error('async boom'))));
     expect(await json(await postSigned(passOn(rejecting), pending().body))).toEqual({ action: 'keep_pending', reason: 'handler_error', timed_out: false });
   });
@@ -147,11 +126,11 @@ describe('the time budget', () => {
     const answer = await postSigned(passOn(s), m.body, { webhookId: 'ack-1' });
     expect(await answer.text()).toBe('{"accepted":true}');
     expect(performance.now() - started).toBeLessThan(300);
-    expect(mock.stateOf(m.id)).toBe('pending');
-    await mock.waitForState(m.id, 'deleted', 3000);
+    expect(api.mock.stateOf(m.id)).toBe('pending');
+    await api.mock.waitForState(m.id, 'deleted', 3000);
     // Stream's retry of the same callback while (or after) deciding: accepted again, nothing re-run.
     expect(await (await postSigned(passOn(s), m.body, { webhookId: 'ack-1', attempt: 2 })).text()).toBe('{"accepted":true}');
-    expect(mock.commitCount(m.id)).toBe(1);
+    expect(api.mock.commitCount(m.id)).toBe(1);
   });
 
   it('answer: "ack-first" can be forced for short budgets', async () => {
@@ -163,7 +142,7 @@ describe('the time budget', () => {
     );
     const m = pending();
     expect(await json(await postSigned(passOn(s), m.body))).toEqual({ accepted: true });
-    await mock.waitForState(m.id, 'committed', 2000); // the fallback, applied by the deadline
+    await api.mock.waitForState(m.id, 'committed', 2000); // the fallback, applied by the deadline
   });
 });
 
@@ -181,8 +160,8 @@ describe('Stream retries are deduplicated', () => {
     const second = await json(await postSigned(passOn(s), m.body, { webhookId: 'w-dup', attempt: 2 }));
     expect(second).toEqual(first);
     expect(runs).toBe(1);
-    expect(mock.commitCount(m.id)).toBe(1);
-    expect(mock.calls.filter((c) => c.messageId === m.id)).toHaveLength(1);
+    expect(api.mock.commitCount(m.id)).toBe(1);
+    expect(api.mock.calls.filter((c) => c.messageId === m.id)).toHaveLength(1);
     // Another webhook id is another callback.
     const third = pending();
     await postSigned(passOn(s), third.body, { webhookId: 'w-other' });
@@ -203,7 +182,7 @@ describe('Stream retries are deduplicated', () => {
     expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
     expect(answers[0]).toEqual({ action: 'commit', reason: 'looks fine', timed_out: false });
     expect(runs).toBe(1);
-    expect(mock.commitCount(m.id)).toBe(1);
+    expect(api.mock.commitCount(m.id)).toBe(1);
   });
 
   it('the same webhook id from two apps is two callbacks', async () => {
@@ -221,54 +200,54 @@ describe('applying decisions through the API', () => {
   it('retries transient failures (500, 429, network) inside the budget', async () => {
     const s = await server({ timeoutMs: 1000 }, (hooks) => hooks.on('PassOnPendingMessage', () => decide.commit()));
     const m = pending();
-    mock.injectFaults({ action: 'commit', status: 500, count: 1 });
-    mock.injectFaults({ action: 'commit', status: 429, count: 1 });
-    mock.injectFaults({ action: 'commit', networkError: true, count: 1 });
+    api.mock.injectFaults({ action: 'commit', status: 500, count: 1 });
+    api.mock.injectFaults({ action: 'commit', status: 429, count: 1 });
+    api.mock.injectFaults({ action: 'commit', networkError: true, count: 1 });
     const answer = await postSigned(passOn(s), m.body);
     expect(await json(answer)).toEqual({ action: 'commit', timed_out: false });
-    expect(mock.stateOf(m.id)).toBe('committed');
-    const statuses = mock.calls.filter((c) => c.messageId === m.id).map((c) => c.status);
+    expect(api.mock.stateOf(m.id)).toBe('committed');
+    const statuses = api.mock.calls.filter((c) => c.messageId === m.id).map((c) => c.status);
     expect(statuses.slice(0, 3)).toEqual([500, 429, 0]);
     expect(statuses).toHaveLength(4);
     expect(statuses[3]).toBeGreaterThanOrEqual(200);
     expect(statuses[3]).toBeLessThan(300);
-    expect(mock.commitCount(m.id)).toBe(1);
+    expect(api.mock.commitCount(m.id)).toBe(1);
   });
 
   it('"message is not pending" and a 404 on hard delete count as done, without retries', async () => {
     const s = await server({}, (hooks) => hooks.on('PassOnPendingMessage', (e) => (e.message.text === 'del' ? decide.delete('x') : decide.commit())));
     const committed = pending('ok');
     await postSigned(passOn(s), committed.body, { webhookId: 'first' });
-    expect(mock.stateOf(committed.id)).toBe('committed');
+    expect(api.mock.stateOf(committed.id)).toBe('committed');
     // A new callback for a message that is no longer pending: the commit is refused by Stream, and that is fine.
     const again = await postSigned(passOn(s), committed.body, { webhookId: 'second' });
     expect(again.status).toBe(200);
-    expect(mock.calls.filter((c) => c.messageId === committed.id)).toHaveLength(2);
+    expect(api.mock.calls.filter((c) => c.messageId === committed.id)).toHaveLength(2);
     const unknown = await postSigned(passOn(s), pendingBody({ id: 'never-registered', text: 'del' }));
     expect(unknown.status).toBe(200);
-    expect(mock.calls.filter((c) => c.messageId === 'never-registered')).toHaveLength(1);
+    expect(api.mock.calls.filter((c) => c.messageId === 'never-registered')).toHaveLength(1);
     expect(s.logs.filter((l) => l.msg === 'decision' && l.applied === 'already_done')).toHaveLength(2);
   });
 
   it('ack-first: a decision the API keeps refusing is retried until the budget ends, then logged as failed (not dropped)', async () => {
     const s = await server({ timeoutMs: 400, answer: 'ack-first' }, (hooks) => hooks.on('PassOnPendingMessage', () => decide.commit()));
     const m = pending();
-    mock.injectFaults({ action: 'commit', status: 503, count: 1000 });
+    api.mock.injectFaults({ action: 'commit', status: 503, count: 1000 });
     expect(await json(await postSigned(passOn(s), m.body, { webhookId: `ack-fail-${m.id}` }))).toEqual({ accepted: true });
     const started = performance.now();
     let line: Record<string, unknown> | undefined;
     while (!(line = s.logs.find((l) => l.messageId === m.id && l.level === 50)) && performance.now() - started < 3000) await sleep(20);
     expect(line).toMatchObject({ msg: 'ack-first decision not applied within its budget: recorded as failed', applied: 'failed', webhookId: `ack-fail-${m.id}` });
     expect(line!.apiCalls as number).toBeGreaterThan(3);
-    expect(mock.calls.filter((call) => call.messageId === m.id).length).toBe(line!.apiCalls);
-    expect(mock.stateOf(m.id)).toBe('pending');
+    expect(api.mock.calls.filter((call) => call.messageId === m.id).length).toBe(line!.apiCalls);
+    expect(api.mock.stateOf(m.id)).toBe('pending');
   });
 
   it('when the API keeps failing the answer is 503 decision_not_applied; the retry re-applies without running the handler', async () => {
     let runs = 0;
     const s = await server({ timeoutMs: 300 }, (hooks) => hooks.on('PassOnPendingMessage', () => (runs++, decide.delete('spam'))));
     const m = pending();
-    mock.injectFaults({ action: 'delete', status: 503, count: 1000 });
+    api.mock.injectFaults({ action: 'delete', status: 503, count: 1000 });
     const started = performance.now();
     const failed = await postSigned(passOn(s), m.body, { webhookId: 'w-503' });
     // The server answers before timeoutMs by its own clock (from arrival, checked below); the
@@ -278,17 +257,17 @@ describe('applying decisions through the API', () => {
     expect(line?.latencyMs).toBeLessThan(300);
     expect(failed.status).toBe(503);
     expect((await json(failed)).error).toBe('decision_not_applied');
-    expect(mock.stateOf(m.id)).toBe('pending');
-    mock.reset();
-    mock.addPendingMessage({ id: m.id, text: 'hello' });
+    expect(api.mock.stateOf(m.id)).toBe('pending');
+    api.mock.reset();
+    api.mock.addPendingMessage({ id: m.id, text: 'hello' });
     const retried = await postSigned(passOn(s), m.body, { webhookId: 'w-503', attempt: 2 });
     expect(retried.status).toBe(200);
     expect(await json(retried)).toEqual({ action: 'delete', reason: 'spam', timed_out: false });
     expect(runs).toBe(1);
-    expect(mock.stateOf(m.id)).toBe('deleted');
+    expect(api.mock.stateOf(m.id)).toBe('deleted');
     // And once applied, further retries re-answer without another API call.
     await postSigned(passOn(s), m.body, { webhookId: 'w-503', attempt: 3 });
-    expect(mock.calls.filter((c) => c.messageId === m.id)).toHaveLength(1);
+    expect(api.mock.calls.filter((c) => c.messageId === m.id)).toHaveLength(1);
   });
 });
 
@@ -391,7 +370,7 @@ describe('handler edge cases (synchronous answers)', () => {
     );
     const m = pending();
     expect(await json(await postSigned(passOn(s), m.body))).toEqual({ action: 'keep_pending', reason: 'timeout', timed_out: true });
-    expect(mock.commitCount(m.id)).toBe(0);
+    expect(api.mock.commitCount(m.id)).toBe(0);
   });
 
   it('a decision whose reason cannot be read is a handler error (200), sync or async, and never crashes the process', async () => {

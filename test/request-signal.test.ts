@@ -2,8 +2,8 @@ import type { Socket } from 'node:net';
 import Fastify from 'fastify';
 import pino from 'pino';
 import { Agent, request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createMockStreamApi, type MockStreamApi } from '../src/emulator/index.js';
+import { describe, expect, it } from 'vitest';
+import { mockApiServers } from './support/mock-api-servers.js';
 import {
   createPendingHooks,
   decide,
@@ -12,12 +12,10 @@ import {
   RequestAbortedError,
   ShutdownError,
   type ApplyResult,
-  type PendingHooks,
-  type PendingHooksOptions,
   type StreamApi,
 } from '../src/index.js';
 import { streamSignature } from './support/sign-fixture.js';
-import { appKey, appSecret, pendingBody, postSigned, sleep, startHooksServer, type RunningServer } from './support/servers.js';
+import { appKey, appSecret, pendingBody, postSigned, sleep, type RunningServer } from './support/servers.js';
 
 /*
  * One signal per request (issue #11, item 3): the handler's signal, the decision's API call and
@@ -26,29 +24,9 @@ import { appKey, appSecret, pendingBody, postSigned, sleep, startHooksServer, ty
  * "A client that hangs up").
  */
 
-let mock: MockStreamApi;
-const servers: RunningServer[] = [];
-beforeAll(async () => {
-  mock = await createMockStreamApi({ apps: [{ apiKey: appKey, secret: appSecret }] });
-});
-afterAll(() => mock.close());
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-  mock.reset();
-});
-
-async function server(options: PendingHooksOptions, register: (hooks: PendingHooks) => void): Promise<RunningServer> {
-  const s = await startHooksServer({ api: { baseUrl: mock.url }, retry: { baseBackoffMs: 5, maxBackoffMs: 20 }, ...options }, register);
-  servers.push(s);
-  return s;
-}
-
-let counter = 0;
-function pending(text = 'hello'): { id: string; body: string } {
-  const id = `sig-${++counter}-${Date.now()}`;
-  mock.addPendingMessage({ id, text });
-  return { id, body: pendingBody({ id, text }) };
-}
+const api = mockApiServers('sig');
+const server = api.server.bind(api);
+const pending = api.pending.bind(api);
 
 const passOn = (s: RunningServer) => `${s.url}/PassOnPendingMessage`;
 const json = async (r: Response) => (await r.json()) as Record<string, unknown>;
@@ -80,7 +58,7 @@ describe("the handler's signal", () => {
     // The handler started a little after arrival; its deadline is 200 ms after arrival.
     expect(seen!.afterMs).toBeGreaterThan(150);
     expect(seen!.afterMs).toBeLessThan(260);
-    expect(mock.calls).toHaveLength(0);
+    expect(api.mock.calls).toHaveLength(0);
   });
 });
 
@@ -124,8 +102,8 @@ describe('a client that hangs up mid-handler', () => {
     expect(await retry.body.json()).toEqual({ action: 'delete', reason: 'classifier', timed_out: false });
     await agent.destroy();
     expect(handled).toEqual({ runs: 1, aborted: [false] });
-    expect(mock.stateOf(m.id)).toBe('deleted');
-    expect(mock.commitCount(m.id)).toBe(1);
+    expect(api.mock.stateOf(m.id)).toBe('deleted');
+    expect(api.mock.commitCount(m.id)).toBe(1);
     const line = s.logs.find((l) => l.msg === 'decision' && l.messageId === m.id);
     expect(line).toMatchObject({ action: 'delete', applied: 'applied', clientGone: true });
   });
@@ -133,7 +111,7 @@ describe('a client that hangs up mid-handler', () => {
   it('(fastify plugin) the same: the handler is not aborted and the decision is applied', async () => {
     const logs: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
-    const hooks = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger, api: { baseUrl: mock.url } });
+    const hooks = createPendingHooks({ apiKey: appKey, apiSecret: appSecret, logger, api: { baseUrl: api.mock.url } });
     const handled = { runs: 0, aborted: [] as boolean[] };
     hooks.on('PassOnPendingMessage', slowDelete(handled));
     const host = Fastify();
@@ -142,10 +120,10 @@ describe('a client that hangs up mid-handler', () => {
     try {
       const m = pending();
       await sendAndHangUp(`${url}/stream/PassOnPendingMessage`, m.body, 'gone-fastify', 60);
-      await mock.waitForState(m.id, 'deleted', 2000);
+      await api.mock.waitForState(m.id, 'deleted', 2000);
       await sleep(20);
       expect(handled).toEqual({ runs: 1, aborted: [false] });
-      expect(mock.commitCount(m.id)).toBe(1);
+      expect(api.mock.commitCount(m.id)).toBe(1);
       expect(logs.find((l) => l.msg === 'decision' && l.messageId === m.id)).toMatchObject({ action: 'delete', applied: 'applied', clientGone: true });
     } finally {
       await host.close();
@@ -186,7 +164,7 @@ describe('shutdown past the drain', () => {
     }
     expect(closedAfter).toBeGreaterThanOrEqual(140);
     expect(closedAfter).toBeLessThan(1000);
-    for (const m of messages) expect(mock.stateOf(m.id)).toBe('pending');
+    for (const m of messages) expect(api.mock.stateOf(m.id)).toBe('pending');
   });
 
   it('stops the API call and its retries at the same instant: no call starts after it, close() returns at once', async () => {
@@ -194,11 +172,11 @@ describe('shutdown past the drain', () => {
     const s = await server({ timeoutMs: 10_000, answer: 'ack-first', retry: { baseBackoffMs: 5, maxBackoffMs: 10 } }, (hooks) =>
       hooks.on('PassOnPendingMessage', () => decide.commit()),
     );
-    mock.injectFaults({ action: 'commit', status: 500, delayMs: 20, count: Infinity });
+    api.mock.injectFaults({ action: 'commit', status: 500, delayMs: 20, count: Infinity });
     const m = pending();
     expect(await json(await postSigned(passOn(s), m.body))).toEqual({ accepted: true });
     await sleep(200);
-    expect(mock.calls.length).toBeGreaterThan(3); // retrying
+    expect(api.mock.calls.length).toBeGreaterThan(3); // retrying
     const closing = performance.now();
     const abortedAt = Date.now();
     await s.hooks.close(0);
@@ -207,8 +185,8 @@ describe('shutdown past the drain', () => {
     // The mock logs a call when it answers (20 ms after it arrived): the one in flight at the
     // abort is logged a moment later, with its arrival time. None arrived after the abort (which
     // comes within a few ms of `abortedAt`, in close(); a retry waits ≥ 2.5 ms, a call takes 20).
-    for (const call of mock.calls) expect(call.at).toBeLessThanOrEqual(abortedAt + 5);
-    expect(mock.stateOf(m.id)).toBe('pending');
+    for (const call of api.mock.calls) expect(call.at).toBeLessThanOrEqual(abortedAt + 5);
+    expect(api.mock.stateOf(m.id)).toBe('pending');
     const line = s.logs.find((l) => l.messageId === m.id && l.applied === 'failed');
     expect(line).toMatchObject({ action: 'commit', detail: expect.stringMatching(/^aborted: .*shutting down/) });
   });
@@ -217,16 +195,16 @@ describe('shutdown past the drain', () => {
 describe('the deadline ends the API call and its retries together', () => {
   it('inline: answered 503 at the deadline; no call starts after it', async () => {
     const s = await server({ timeoutMs: 400 }, (hooks) => hooks.on('PassOnPendingMessage', () => decide.commit()));
-    mock.injectFaults({ action: 'commit', status: 500, delayMs: 30, count: Infinity });
+    api.mock.injectFaults({ action: 'commit', status: 500, delayMs: 30, count: Infinity });
     const m = pending();
     const answer = await postSigned(passOn(s), m.body);
     const answeredAt = Date.now();
     expect(answer.status).toBe(503);
     expect(await json(answer)).toMatchObject({ error: 'decision_not_applied' });
-    expect(mock.calls.length).toBeGreaterThan(2); // retried until the deadline
+    expect(api.mock.calls.length).toBeGreaterThan(2); // retried until the deadline
     await sleep(300);
     // Logged when answered (30 ms after arrival); none arrived after the answer.
-    for (const call of mock.calls) expect(call.at).toBeLessThanOrEqual(answeredAt);
+    for (const call of api.mock.calls) expect(call.at).toBeLessThanOrEqual(answeredAt);
   });
 });
 
