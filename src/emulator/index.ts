@@ -55,8 +55,6 @@ export {
   formatScenarioReport,
   runScenario,
   scenarioMessageKinds,
-  summarizeLatencies,
-  type LatencySummary,
   type OutcomeCounts,
   type ScenarioApiFault,
   type ScenarioMessageKind,
@@ -66,4 +64,5 @@ export {
   type ScenarioReport,
   type ScenarioServerContext,
 } from './scenario.js';
+export { emptyLatencySummary, exactLatencyRecorder, summarizeLatencies, type LatencyRecorder, type LatencyRecorderFactory, type LatencySummary } from './latency-summary.js';
 export { demoHandlers } from './demo-handlers.js';

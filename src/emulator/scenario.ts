@@ -13,6 +13,7 @@ import { createPendingHooks, type PendingHooks } from '../pending-hooks.js';
 import { createServer } from '../server/create-server.js';
 import { defaultTwirpPrefix, isCallbackMode, type CallbackMode } from './callback-encoding.js';
 import { neverAborted, sendCallback, type CallbackResult, type SendCallbackOptions } from './callback-sender.js';
+import { summarizeLatencies, type LatencySummary } from './latency-summary.js';
 import { createMockStreamApi, type MessageState, type MockAction, type MockStreamApi } from './mock-stream-api.js';
 import { sampleMessage, samplePayload, seededRandom, type Seed } from './sample-messages.js';
 
@@ -138,16 +139,6 @@ export interface ScenarioOptions {
   logLevel?: Level | 'silent';
   /** Ends the run early (the report covers what happened). */
   signal?: AbortSignal;
-}
-
-/** Percentiles in ms (nearest rank); undefined when there are no samples. */
-export interface LatencySummary {
-  count: number;
-  p50: number | undefined;
-  p90: number | undefined;
-  p99: number | undefined;
-  max: number | undefined;
-  mean: number | undefined;
 }
 
 export interface OutcomeCounts {
@@ -283,22 +274,6 @@ function pickIndices(n: number, count: number, random: () => number): Set<number
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\n/g, '<br/>');
-}
-
-/** Nearest-rank percentiles. */
-export function summarizeLatencies(samples: readonly number[]): LatencySummary {
-  if (samples.length === 0) return { count: 0, p50: undefined, p90: undefined, p99: undefined, max: undefined, mean: undefined };
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-  const round = (ms: number) => Math.round(ms * 10) / 10;
-  return {
-    count: sorted.length,
-    p50: round(at(50)),
-    p90: round(at(90)),
-    p99: round(at(99)),
-    max: round(sorted[sorted.length - 1]!),
-    mean: round(sorted.reduce((sum, ms) => sum + ms, 0) / sorted.length),
-  };
 }
 
 async function importModule(path: string): Promise<unknown> {
@@ -765,10 +740,12 @@ export function formatScenarioReport(report: ScenarioReport): string {
   const t = s.timeoutMs;
   const pct = (value: number | undefined) => (value === undefined ? '' : ` (${Math.round((value / t) * 100)}%)`);
   lines.push(`  latency ms  ${'n'.padStart(5)}${'p50'.padStart(9)}${'p90'.padStart(9)}${'p99'.padStart(9)}${'max'.padStart(9)}   vs timeout_ms ${t}`);
-  const lat = (label: string, l: LatencySummary, note: string) =>
-    `  ${label.padEnd(10)}  ${String(l.count).padStart(5)}${ms(l.p50).padStart(9)}${ms(l.p90).padStart(9)}${ms(l.p99).padStart(9)}${ms(l.max).padStart(9)}   ${note}`;
+  const lat = (label: string, l: LatencySummary, note: string) => {
+    const at = (value: number) => ms(l.count === 0 ? undefined : value).padStart(9);
+    return `  ${label.padEnd(10)}  ${String(l.count).padStart(5)}${at(l.p50)}${at(l.p90)}${at(l.p99)}${at(l.max)}   ${note}`;
+  };
   const dl = report.decisionLatency;
-  lines.push(lat('decision', dl, `p99${pct(dl.p99)}; ${dl.overTimeout} landed after timeout_ms; ${report.lateDecisions} refused as late (expired)`));
-  lines.push(lat('answer', report.answerLatency, `p99${pct(report.answerLatency.p99)}`));
+  lines.push(lat('decision', dl, `p99${pct(dl.count ? dl.p99 : undefined)}; ${dl.overTimeout} landed after timeout_ms; ${report.lateDecisions} refused as late (expired)`));
+  lines.push(lat('answer', report.answerLatency, `p99${pct(report.answerLatency.count ? report.answerLatency.p99 : undefined)}`));
   return lines.join('\n');
 }

@@ -1,43 +1,17 @@
 import type hdrModule from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 import { importOptional } from '../optional-dependency.js';
+import { emptyLatencySummary, toMicroseconds, type LatencyRecorder, type LatencyRecorderFactory, type LatencySummary } from '../emulator/latency-summary.js';
+
+export { emptyLatencySummary, exactLatencyRecorder, type LatencyRecorder, type LatencyRecorderFactory, type LatencySummary } from '../emulator/latency-summary.js';
 
 /**
- * The one latency summary of the load tools (`pending-hooks bench`, the load driver, bench/):
- * latencies recorded in microseconds in an HDR histogram (3 significant digits, memory bounded
- * however long the run), read back in milliseconds. hdr-histogram-js is an optional peer
- * dependency, loaded by {@link loadLatencyRecorders}.
+ * The load tools' recorder of the one latency summary (`../emulator/latency-summary.ts`): an HDR
+ * histogram in microseconds (3 significant digits, memory bounded however long the run).
+ * hdr-histogram-js is an optional peer dependency, loaded by {@link loadLatencyRecorders}.
  */
 
-/** Percentiles in ms (rounded to the microsecond); all 0 when nothing was recorded. */
-export interface LatencySummary {
-  count: number;
-  min: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
-
-export interface LatencyRecorder {
-  /** Records one latency (ms, any precision; kept to the microsecond, at least 1 µs). */
-  record(ms: number): void;
-  readonly count: number;
-  /** Largest latency recorded (ms). */
-  readonly maxMs: number;
-  summary(): LatencySummary;
-  /** Forgets everything (a new interval). */
-  reset(): void;
-}
-
-/** Makes recorders; from {@link loadLatencyRecorders}. */
-export type LatencyRecorderFactory = () => LatencyRecorder;
-
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
-
-export const emptyLatencySummary: Readonly<LatencySummary> = Object.freeze({ count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 });
 
 let loading: Promise<typeof hdrModule> | undefined;
 
@@ -69,7 +43,7 @@ class HdrRecorder implements LatencyRecorder {
   }
 
   record(ms: number): void {
-    const us = Math.max(1, Math.round(ms * 1000));
+    const us = toMicroseconds(ms);
     this.histogram.recordValue(us);
     this.sumUs += us;
     if (us < this.minUs) this.minUs = us;
