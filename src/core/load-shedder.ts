@@ -32,8 +32,8 @@ export interface LoadShedder {
   /** A callback started / finished being decided. */
   enter(): void;
   leave(): void;
-  /** A callback that was dispatched (not refused) was answered `latencyMs` after its bytes arrived. */
-  finished(latencyMs: number): void;
+  /** A callback that was dispatched (not refused) was answered `latencyMs` after its bytes arrived, at `now` (`performance.now()`). */
+  finished(latencyMs: number, now: number): void;
   /** Callbacks being decided now. */
   readonly inFlight: number;
   /** Callbacks allowed in flight now (the learned limit, or `maxInFlight`). */
@@ -86,8 +86,8 @@ export function createLoadShedder(options: LoadSheddingOptions = {}, budgetMs: n
     leave() {
       inFlight--;
     },
-    finished(latencyMs) {
-      adaptive?.finished(latencyMs, performance.now(), inFlight);
+    finished(latencyMs, now) {
+      adaptive?.finished(latencyMs, now, inFlight);
     },
     get inFlight() {
       return inFlight;

@@ -239,8 +239,9 @@ export function createCallbackPipeline(options: PipelineOptions): CallbackPipeli
 
   /** A dispatched callback's answer: its latency teaches the shedder's limit, and is counted. */
   function finished(event: PendingMessageEvent, receivedAt: number, outcome: CallbackOutcome): void {
-    const ms = performance.now() - receivedAt;
-    shedder.finished(ms);
+    const now = performance.now();
+    const ms = now - receivedAt;
+    shedder.finished(ms, now);
     if (metrics !== noMetrics) metrics.callback(event.transport, event.method, outcome, ms / 1000, timeoutSeconds - ms / 1000);
   }
 
