@@ -151,4 +151,4 @@ const table = (title: string, map: Map<string, number>, filter: (name: string) =
 console.log(`\nprofile: ${relative(repoRoot, join(dir, file))} (${(total / 1e6).toFixed(1)} s of samples in the measured window)`);
 table('self time by module', modules);
 table('self time by function', self);
-table('inclusive time by function (frames from src/ and the framework libraries)', inclusive, (name) => /\s(src\/|bench\/|node_modules\/(fastify|pino|zod|@bufbuild|@connectrpc|find-my-way|light-my-request|avvio))/.test(name));
+table('inclusive time by function (frames from src/, dist/ and the framework libraries)', inclusive, (name) => /\s(src\/|dist\/|bench\/|node_modules\/(fastify|pino|zod|@bufbuild|@connectrpc|find-my-way|light-my-request|avvio))/.test(name));

@@ -40,7 +40,7 @@ import { buildPayloads } from './lib/payloads.js';
 import { sourceState } from './lib/source-state.js';
 import { probe, targetOf } from './lib/probe.js';
 import { rows as allRows, type RowSpec } from './lib/rows.js';
-import { repoRoot, startServer, type ServerProcess } from './lib/server-process.js';
+import { compileServers, repoRoot, startServer, type ServerProcess } from './lib/server-process.js';
 import { startRedis, type RedisProcess } from './lib/redis-process.js';
 import { fmtInt, fmtMs, fmtPct, fmtRatio, median, spread } from './lib/stats.js';
 
@@ -145,8 +145,8 @@ if (wanted) {
   }
 }
 const rows = wanted ? allRows.filter((row) => wanted.includes(row.id) || row.id === 'floor') : allRows;
-// The serve rows run the built package: build it from the current sources first.
-if (rows.some((row) => row.serveArgs)) execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+// Every row runs built JavaScript: the package from the current sources, the server scripts compiled.
+compileServers();
 
 type RowStatus = 'ok' | 'failed';
 

@@ -3,7 +3,9 @@
  * (commit unless the text has a blocklisted word), the routes, and how a server script is
  * started and announces itself. Servers are standalone scripts started by bench/run.ts:
  *
- *   node --import tsx bench/servers/<name>.ts --port 0     → prints `READY <port>`
+ *   node bench/out/servers-js/servers/<name>.js --port 0   → prints `READY <port>`
+ *
+ * (compiled from bench/servers/<name>.ts by bench/lib/server-process.ts `compileServers`)
  */
 
 export const benchApiKey = 'bench-key';

@@ -132,7 +132,7 @@ export const rows: readonly RowSpec[] = [
     headers: json,
     verifiesSignature: true,
     target: { minRatio: 0.85, maxP99DeltaMs: 1 },
-    about: '`node dist/cli/bin.js serve handlers.mjs` with only the app and dry run configured: default logger (pino, info, one line per callback to stdout, a pipe read by the runner), REST route',
+    about: '`node dist/cli/bin.js serve handlers.mjs` with only the app and dry run configured: default logger (pino, info, one line per callback to stdout, a pipe read by its own `cat > /dev/null` on the other CPU), REST route',
   },
   {
     id: 'ph-serve-warn',

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accepts, freePort } from './ports.js';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,22 @@ import { processCpuSeconds } from './machine.js';
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 const live = new Set<ChildProcess>();
+let compiled = false;
+
+/**
+ * Builds the package (dist/) and compiles bench/servers/ to plain JavaScript
+ * (tsconfig.bench-servers.json → bench/out/servers-js/), once per process: every server runs
+ * with plain `node`, as users run the package. Through tsx every module, dist/ included, is
+ * re-transformed (esbuild's keepNames wraps each closure made per request in a `__name` call),
+ * which cost the pending-hooks rows ~10% of their throughput and the tiny hand-written servers
+ * next to nothing.
+ */
+export function compileServers(): void {
+  if (compiled) return;
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.bench-servers.json'], { cwd: repoRoot, stdio: 'inherit' });
+  compiled = true;
+}
 let cleanupInstalled = false;
 
 /** Kills the servers still running when this process exits or is interrupted. */
@@ -51,7 +67,7 @@ export interface StartOptions {
   /**
    * Run `node <serveArgs…> --port 0` instead of bench/servers/<script>.ts — `pending-hooks serve`
    * from the built package, as a user runs it, on a free port picked here; it is ready once it
-   * accepts connections. Its per-callback log lines (stdout) are counted and dropped.
+   * accepts connections. Its per-callback log lines (stdout) go to a `cat > /dev/null` of their own.
    */
   serveArgs?: string[];
   /** Environment on top of this process's (serveArgs servers: without its LOG_LEVEL). */
@@ -67,17 +83,23 @@ export interface ServerProcess {
   stderr(): string;
   /** Its stdout lines after READY (e.g. `--trace-gc` output), up to 4 MB. */
   stdout(): string;
-  /** serveArgs servers: bytes written to stdout after the "serving on" line (their log lines). */
-  stdoutBytes(): number;
   stop(): Promise<void>;
 }
 
 /**
- * Starts `node --import tsx bench/servers/<script>.ts --port 0`, pinned with taskset when
- * asked, and waits for its `READY <port>` line.
+ * Starts `node bench/out/servers-js/servers/<script>.js --port 0` (compiled from
+ * bench/servers/<script>.ts by `compileServers`), pinned with taskset when asked, and waits
+ * for its `READY <port>` line.
  */
+/** `cat > /dev/null` on the CPU beside the server's (unpinned when the server is). */
+function startLogReader(serverCpu: number | undefined): ChildProcess {
+  const [command, args] = serverCpu === undefined ? ['cat', []] : ['taskset', ['-c', String(serverCpu === 0 ? 1 : 0), 'cat']];
+  return spawn(command, args as string[], { stdio: ['pipe', 'ignore', 'ignore'] });
+}
+
 export async function startServer(options: StartOptions): Promise<ServerProcess> {
-  const nodeArgs = [...(options.serveArgs ? [] : ['--import', 'tsx']), ...(options.nodeFlags ?? [])];
+  compileServers();
+  const nodeArgs = [...(options.nodeFlags ?? [])];
   if (options.cpuProfileDir) {
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
     if (options.cpuProfileIntervalUs) nodeArgs.push(`--cpu-prof-interval=${options.cpuProfileIntervalUs}`);
@@ -85,26 +107,34 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   // serve logs its address at info only: a serve row gets a free port and is ready once it accepts connections.
   const servePort = options.serveArgs ? await freePort() : undefined;
   if (options.serveArgs) nodeArgs.push(...options.serveArgs, '--port', String(servePort));
-  else nodeArgs.push(`bench/servers/${options.script}.ts`, '--port', '0');
+  else nodeArgs.push(`bench/out/servers-js/servers/${options.script}.js`, '--port', '0');
   const [command, args] =
     options.cpu === undefined
       ? [process.execPath, nodeArgs]
       : ['taskset', ['-c', String(options.cpu), process.execPath, ...nodeArgs]];
+  // serve's stdout (its decision lines) goes to a reader of its own, as a container runtime or
+  // process manager reads it; read here, it would wait for this process's busy event loop, and a
+  // full pipe stalls the server's synchronous log writes.
+  const logReader = options.serveArgs ? startLogReader(options.cpu) : undefined;
   // taskset execs node: the child's pid is the server's.
   const child: ChildProcess = spawn(command, args as string[], {
     cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', logReader ? logReader.stdin! : 'pipe', 'pipe'],
     env: serverEnv(options),
   });
   installCleanup();
   live.add(child);
+  if (logReader) {
+    live.add(logReader);
+    logReader.stdin!.destroy(); // the server holds the pipe's write end now
+    logReader.once('exit', () => live.delete(logReader));
+  }
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
     if (stderr.length < 64 * 1024) stderr += chunk;
   });
   let stdout = '';
-  let stdoutBytes = 0;
   let ready = false;
   let exited = false;
   child.once('exit', () => {
@@ -119,11 +149,6 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     }, options.startTimeoutMs ?? 30_000);
     let buffered = '';
     const onData = (data: Buffer) => {
-      if (ready && options.serveArgs) {
-        // serve's decision lines, one per callback: not decoded here, where they would cost the load generator's CPU.
-        stdoutBytes += data.length;
-        return;
-      }
       const chunk = data.toString('utf8');
       buffered += chunk;
       let newline: number;
@@ -145,7 +170,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
         }
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout?.on('data', onData);
     if (servePort !== undefined) {
       void (async () => {
         while (!ready && !exited) {
@@ -171,7 +196,6 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     cpuSeconds: () => processCpuSeconds(child.pid!),
     stderr: () => stderr,
     stdout: () => stdout,
-    stdoutBytes: () => stdoutBytes,
     async stop() {
       if (exited) return;
       const gone = once(child, 'exit');
@@ -179,6 +203,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await gone;
       clearTimeout(timer);
+      if (logReader && logReader.exitCode === null) await once(logReader, 'exit');
     },
   };
 }

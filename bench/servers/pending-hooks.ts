@@ -14,7 +14,7 @@
  * Connect is on (`connect: {}`, its default prefix: bench/lib/common.ts `connectPath`).
  */
 import pino from 'pino';
-import { createPendingHooks, createRedisDedupeStore, createServer, decide, type PendingHooksOptions } from '../../src/index.js';
+import { createPendingHooks, createRedisDedupeStore, createServer, decide, type PendingHooksOptions } from 'pending-hooks';
 import { announce, benchApiKey, benchSecret, decideText, serverHost, serverPort } from '../lib/common.js';
 
 const options: PendingHooksOptions = {
