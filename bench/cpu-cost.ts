@@ -45,10 +45,13 @@ const seconds = Number(args.seconds);
 const connections = Number(args.connections);
 const payloads = buildPayloads(2000);
 const perRow = new Map<string, number[]>(chosen.map((row) => [row.id, []]));
+// The applied rows' mock Stream API, on the load generator's CPU as in bench/run.ts.
+const mock = chosen.some((row) => row.needs?.mockApi) ? await startServer({ script: 'mock-api', cpu: pin ? 1 : undefined }) : undefined;
 
 for (let round = 1; round <= Number(args.rounds); round++) {
   for (const row of chosen) {
-    const server = await startServer({ script: row.script, serveArgs: row.serveArgs, env: row.env, cpu: pin ? 0 : undefined });
+    const env = { ...row.env, ...(row.needs?.mockApi && mock ? { PH_BENCH_API_URL: `http://127.0.0.1:${mock.port}` } : {}) };
+    const server = await startServer({ script: row.script, serveArgs: row.serveArgs, env, cpu: pin ? 0 : undefined });
     try {
       const target = await probedTarget(row, server, payloads);
       await openLoop(target, { connections, seconds: Number(args.warmup), rate, tag: `cpu-warm-${round}` });
@@ -70,6 +73,8 @@ for (let round = 1; round <= Number(args.rounds); round++) {
     }
   }
 }
+
+await mock?.stop();
 
 const median = (values: number[]) => (values.length === 0 ? NaN : [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!);
 const base = median(perRow.get(chosen[0]!.id)!);

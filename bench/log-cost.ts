@@ -38,17 +38,18 @@ async function child(mode: Mode, lines: number): Promise<void> {
   await new Promise<void>((resolve) => {
     const turn = () => {
       for (let j = 0; j < 50 && i < lines; j++, i++) {
+        // Latencies vary as real ones do: a constant would hit V8's number-to-string cache every time.
+        const latencyMs = Math.round((0.05 + (i % 4999) * 0.0173) * 100) / 100;
         if (mode === 'default') {
-          const latencyMs = 0.42;
           infoLine(
             `"webhookId":${JSON.stringify(`wh-${i}-5b1c2d3e-aaaa-bbbb`)},"messageId":${JSON.stringify(`msg-${i}`)},"apiKey":${JSON.stringify('bench-key')},"transport":"rest",` +
-              `"attempt":${1},"action":"commit","timedOut":${false},"applied":"applied","apiCalls":${0},"replayed":${false},"latencyMs":${latencyMs},"budgetLeftMs":${500 - latencyMs}`,
+              `"attempt":${1},"action":"commit","timedOut":${false},"applied":"applied","apiCalls":${0},"replayed":${false},"latencyMs":${latencyMs},"budgetLeftMs":${Math.round((500 - latencyMs) * 100) / 100}`,
             'decision',
           );
           continue;
         }
         log.info(
-          { webhookId: `wh-${i}-5b1c2d3e-aaaa-bbbb`, messageId: `msg-${i}`, apiKey: 'bench-key', transport: 'rest', attempt: 1, action: 'commit', reason: undefined, timedOut: false, applied: 'dry_run', apiCalls: 0, replayed: false, latencyMs: 0.42, budgetLeftMs: 499.58 },
+          { webhookId: `wh-${i}-5b1c2d3e-aaaa-bbbb`, messageId: `msg-${i}`, apiKey: 'bench-key', transport: 'rest', attempt: 1, action: 'commit', reason: undefined, timedOut: false, applied: 'dry_run', apiCalls: 0, replayed: false, latencyMs, budgetLeftMs: Math.round((500 - latencyMs) * 100) / 100 },
           'decision',
         );
       }
