@@ -28,8 +28,9 @@ function logger(mode: Mode): Logger {
   }
 }
 
-/** The default: the dispatcher writes the decision line's fields by hand (src/dispatch/dispatcher.ts decisionFields). */
-const infoLine = createDefaultLogger(undefined).infoLine!;
+/** The default: the dispatcher writes the decision line's fields by hand (src/dispatch/dispatcher.ts decisionFields), built after the turn's answers. */
+const infoLineLater = createDefaultLogger(undefined).infoLineLater!;
+const fieldsOf = (fields: string) => fields;
 
 async function child(mode: Mode, lines: number): Promise<void> {
   const log = logger(mode);
@@ -41,9 +42,10 @@ async function child(mode: Mode, lines: number): Promise<void> {
         // Latencies vary as real ones do: a constant would hit V8's number-to-string cache every time.
         const latencyMs = Math.round((0.05 + (i % 4999) * 0.0173) * 100) / 100;
         if (mode === 'default') {
-          infoLine(
+          infoLineLater(
             `"webhookId":${JSON.stringify(`wh-${i}-5b1c2d3e-aaaa-bbbb`)},"messageId":${JSON.stringify(`msg-${i}`)},"apiKey":${JSON.stringify('bench-key')},"transport":"rest",` +
               `"attempt":${1},"action":"commit","timedOut":${false},"applied":"applied","apiCalls":${0},"replayed":${false},"latencyMs":${latencyMs},"budgetLeftMs":${Math.round((500 - latencyMs) * 100) / 100}`,
+            fieldsOf,
             'decision',
           );
           continue;

@@ -263,7 +263,7 @@ export function createPendingHooks(options: PendingHooksOptions = {}): PendingHo
     ...(apps.length === 1 && dedupe !== options.dedupe ? { dedupeKey: (_apiKey: string, webhookId: string) => webhookId } : {}),
     shareRecords: dedupe !== options.dedupe,
     logger,
-    ...(ownLog?.infoLine ? { infoLine: ownLog.infoLine } : {}),
+    ...(ownLog?.infoLineLater ? { infoLineLater: ownLog.infoLineLater } : {}),
     apiFor: apiFor.get,
     handlers: () => handlers,
   });

@@ -41,4 +41,25 @@ describe('the default logger', () => {
     expect(fast[2]).not.toHaveProperty('webhookId');
     expect(Object.keys(fast[0]!).slice(0, 4)).toEqual(['level', 'time', 'pid', 'hostname']);
   });
+
+  it('builds a decision line after the turn, keeps the order of lines, and writes waiting lines on exit', async () => {
+    const lines = async (mode: string) => {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/fixtures/default-logger-later.ts', mode], { env: { ...process.env, LOG_LEVEL: 'info' } });
+      return stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { n: number; msg: string; level: number; time: number });
+    };
+    const ordered = await lines('order');
+    expect(ordered.map((line) => [line.n, line.msg])).toEqual([
+      [1, 'decision'],
+      [2, 'decision'],
+      [3, 'warning'],
+      [4, 'decision'],
+      [5, 'after'],
+    ]);
+    expect(ordered.every((line) => typeof line.time === 'number' && (line.level === 30 || line.level === 40))).toBe(true);
+    const onExit = await lines('exit');
+    expect(onExit.map((line) => line.n)).toEqual([1, 2]);
+  });
 });

@@ -30,8 +30,8 @@ export interface DispatcherOptions {
   /** The store keeps records by reference in this process: records of common outcomes may be shared (frozen). */
   shareRecords?: boolean;
   logger: Logger;
-  /** Writes an `info` line of pre-serialized fields as `logger` would (the default logger has one). */
-  infoLine?: (fields: string, msg: string) => void;
+  /** Writes an `info` line of pre-serialized fields as `logger` would, built after the answer (the default logger has one). */
+  infoLineLater?: <T>(entry: T, fields: (entry: T) => string, msg: string) => void;
   /** The API that applies decisions for an app; undefined = dry run (decisions only logged). */
   apiFor(apiKey: string): StreamApi | undefined;
   handlers(): { passOn: PassOnHandler | undefined; deleted: DeletedHandler | undefined };
@@ -66,8 +66,18 @@ const passOnWhat = 'PassOnPendingMessage handler';
 const answerMarginMs = 40;
 const round2 = (ms: number) => Math.round(ms * 100) / 100;
 
+/** What a `decision` line says, kept until the line is built (after the answer). */
+interface DecisionLine {
+  readonly event: PendingMessageEvent;
+  readonly outcome: Outcome;
+  readonly report: ApplyReport;
+  readonly replayed: boolean;
+  readonly latencyMs: number;
+  readonly budgetLeftMs: number;
+}
+
 /** The decision line's fields as JSON, in the order and form pino writes them (undefined left out). */
-function decisionFields(event: PendingMessageEvent, outcome: Outcome, report: ApplyReport, replayed: boolean, latencyMs: number, budgetLeftMs: number): string {
+function decisionFields({ event, outcome, report, replayed, latencyMs, budgetLeftMs }: DecisionLine): string {
   const webhookId = event.webhookId === undefined ? '' : `"webhookId":${JSON.stringify(event.webhookId)},`;
   const reason = outcome.reason === undefined ? '' : `"reason":${JSON.stringify(outcome.reason)},`;
   return (
@@ -86,7 +96,7 @@ const ackFirstFailed = 'ack-first decision not applied within its budget: record
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
-  const { timeoutMs, fallback, timing, dedupe, logger, retry, infoLine } = options;
+  const { timeoutMs, fallback, timing, dedupe, logger, retry, infoLineLater } = options;
   const metrics = options.metrics ?? noMetrics;
   // A store shared between processes claims each callback first (see passOnShared); the
   // in-process store keeps the synchronous path below untouched.
@@ -234,8 +244,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   function logDecision(event: PendingMessageEvent, receivedAt: number, outcome: Outcome, replayed: boolean, report: ApplyReport, scope: RequestScope): void {
     const latencyMs = round2(performance.now() - receivedAt);
     const budgetLeftMs = round2(timeoutMs - latencyMs);
-    if (infoLine !== undefined && !scope.clientGone && (report.status === 'applied' || report.status === 'nothing_to_do')) {
-      infoLine(decisionFields(event, outcome, report, replayed, latencyMs, budgetLeftMs), 'decision');
+    if (infoLineLater !== undefined && !scope.clientGone && (report.status === 'applied' || report.status === 'nothing_to_do')) {
+      infoLineLater<DecisionLine>({ event, outcome, report, replayed, latencyMs, budgetLeftMs }, decisionFields, 'decision');
       return;
     }
     const line = {

@@ -11,18 +11,26 @@ import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'p
  * logging"), pino's default synchronous stdout costs ~4.8 µs of CPU, `pino.destination({ sync:
  * false, minLength: 4096 })` ~5.8 µs (sonic-boom measures the whole pending buffer's UTF-8
  * length on every write), a worker transport ~3.4 µs on the main thread plus the worker's own,
- * this batch ~2.9 µs (~2.1 µs with the decision line written by hand, see `infoLine`). A write
+ * this batch ~2.9 µs (~1.5 µs with the decision line written by hand, see `infoLineLater`). A write
  * per event-loop turn was tried first: at moderate rates a turn holds one or two callbacks, and
  * the write (a syscall, a wake-up of the reader) was paid per line. Writes stay synchronous, so
  * no line is ever in flight: `flush()` and the process's `exit` event (process.exit, a fatal
  * error, serve's SIGTERM/SIGINT handling) write out whatever waits. Only a signal nobody
  * handles (SIGKILL) loses the last 10 ms of lines.
+ *
+ * The decision line is built after the answer (`infoLineLater`): in the event loop's check
+ * phase, once every callback of the turn has been answered. Building it before cost more than
+ * its CPU under a closed loop — each answer left later, and the client's next callback with it
+ * (bench/RESULTS.md, "The decision line after the answer").
  */
 class LineBatch implements DestinationStream {
   private lines: string[] = [];
   private chars = 0;
   private scheduled = false;
   private broken = false;
+  /** Lines to build once this turn's answers are out: entry, its fields' formatter, msg, time, the logger's bindings — five slots each. */
+  private later: unknown[] = [];
+  private laterScheduled = false;
 
   constructor(
     private readonly fd: number,
@@ -35,7 +43,36 @@ class LineBatch implements DestinationStream {
     this.flush();
   };
 
+  private readonly buildLater = () => {
+    this.laterScheduled = false;
+    this.writeLater();
+  };
+
   write(line: string): void {
+    // Lines logged later than a waiting one keep their order.
+    if (this.later.length !== 0) this.writeLater();
+    this.add(line);
+  }
+
+  /** Queues a line whose text `fields(entry)` gives, built in the check phase of this turn (or by `flush`). */
+  writeLaterLine<T>(entry: T, fields: (entry: T) => string, msg: string, time: number, bindings: string): void {
+    this.later.push(entry, fields, msg, time, bindings);
+    if (!this.laterScheduled) {
+      this.laterScheduled = true;
+      setImmediate(this.buildLater);
+    }
+  }
+
+  private writeLater(): void {
+    const later = this.later;
+    this.later = [];
+    for (let i = 0; i < later.length; i += 5) {
+      const fields = (later[i + 1] as (entry: unknown) => string)(later[i]);
+      this.add(`{"level":30,"time":${later[i + 3] as number}${later[i + 4] as string},${fields},"msg":${JSON.stringify(later[i + 2])}}\n`);
+    }
+  }
+
+  private add(line: string): void {
     this.lines.push(line);
     this.chars += line.length;
     if (this.chars >= this.maxChars) this.flush();
@@ -47,6 +84,7 @@ class LineBatch implements DestinationStream {
 
   /** Writes out every waiting line, synchronously. */
   flush(): void {
+    if (this.later.length !== 0) this.writeLater();
     if (this.chars === 0) return;
     const bytes = Buffer.from(this.lines.length === 1 ? this.lines[0]! : this.lines.join(''), 'utf8');
     this.lines = [];
@@ -92,8 +130,11 @@ export interface DefaultLogger {
    * would write it through `logger`; absent when options change pino's line format. The
    * per-callback decision line goes this way: pino's serializer (~2 µs a line) walks the
    * object key by key, while the dispatcher knows the fields and their types in advance.
+   * `fields(entry)` is called once the answers of this event-loop turn are written (in its check
+   * phase), or at once by `flush()` or by a line logged meanwhile (order kept). The line's time
+   * is the time of this call.
    */
-  infoLine?: (fields: string, msg: string) => void;
+  infoLineLater?: <T>(entry: T, fields: (entry: T) => string, msg: string) => void;
 }
 
 export function createDefaultLogger(options: LoggerOptions | undefined): DefaultLogger {
@@ -105,9 +146,9 @@ export function createDefaultLogger(options: LoggerOptions | undefined): Default
   const flush = () => destination.flush();
   // Only pino's own format can be written by hand: any option but the level may change it.
   if (options !== undefined && Object.keys(options).some((key) => key !== 'level')) return { logger, flush };
-  const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym];
-  const infoLine = (fields: string, msg: string) => {
-    destination.write(`{"level":30,"time":${Date.now()}${bindings},${fields},"msg":${JSON.stringify(msg)}}\n`);
+  const bindings = (logger as unknown as Record<symbol, string | undefined>)[pino.symbols.chindingsSym] ?? '';
+  const infoLineLater = <T>(entry: T, fields: (entry: T) => string, msg: string) => {
+    destination.writeLaterLine(entry, fields, msg, Date.now(), bindings);
   };
-  return { logger, flush, infoLine };
+  return { logger, flush, infoLineLater };
 }
