@@ -92,7 +92,9 @@ function collectProcessMetrics(registry: Registry, withGc: boolean): void {
  * there: each count is a number in a cell found through at most three map lookups (no string
  * built, nothing allocated once a label combination was seen), and prom-client reads the cells
  * when scraped, through metric objects registered in its registry. (Counting through
- * prom-client's own Counter and Histogram cost 18% of REST throughput in the bench.)
+ * prom-client's own Counter and Histogram cost 18% of REST throughput in the bench.) An answered
+ * callback is counted in the check phase of its event-loop turn, after the turn's answers are
+ * written: a scrape may miss the callbacks of the turn it arrives in, never more.
  */
 export function createMetrics(options: MetricsOptions = {}): HookMetrics {
   const { Registry } = promClient();
@@ -118,12 +120,30 @@ export function createMetrics(options: MetricsOptions = {}): HookMetrics {
   const dedupeCell = dedupeHits.cell([]);
   const shedCell = shed.cell([]);
 
+  /** Answered callbacks not counted yet: transport, method, outcome, seconds, budget left — five slots each. */
+  let answeredLater: (string | number)[] = [];
+  let countScheduled = false;
+  const countAnswered = () => {
+    countScheduled = false;
+    const answered = answeredLater;
+    answeredLater = [];
+    for (let i = 0; i < answered.length; i += 5) {
+      const transport = answered[i] as string;
+      callbacks.cell3(transport, answered[i + 1] as string, answered[i + 2] as string).value++;
+      duration.observe(duration.cell1(transport), answered[i + 3] as number);
+      budgetLeft.observe(budgetCell, answered[i + 4] as number);
+    }
+  };
+
   return {
     registry,
     callback(transport, method, outcome, seconds, budgetLeftSeconds) {
-      callbacks.cell3(transport, method, outcome).value++;
-      duration.observe(duration.cell1(transport), seconds);
-      budgetLeft.observe(budgetCell, budgetLeftSeconds);
+      // Counted after the answers of this event-loop turn are written (like the decision line).
+      answeredLater.push(transport, method, outcome, seconds, budgetLeftSeconds);
+      if (!countScheduled) {
+        countScheduled = true;
+        setImmediate(countAnswered);
+      }
     },
     refused(code) {
       refused.cell1(code).value++;
