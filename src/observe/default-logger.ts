@@ -21,7 +21,7 @@ import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'p
  * The decision line is built after the answer (`infoLineLater`): in the event loop's check
  * phase, once every callback of the turn has been answered. Building it before cost more than
  * its CPU under a closed loop — each answer left later, and the client's next callback with it
- * (bench/RESULTS.md, "The decision line after the answer").
+ * (bench/RESULTS.md, "What users run, measured as they run it").
  */
 class LineBatch implements DestinationStream {
   private lines: string[] = [];
