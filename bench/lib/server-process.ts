@@ -14,8 +14,8 @@ let compiled = false;
  * (tsconfig.bench-servers.json → bench/out/servers-js/), once per process: every server runs
  * with plain `node`, as users run the package. Through tsx every module, dist/ included, is
  * re-transformed (esbuild's keepNames wraps each closure made per request in a `__name` call),
- * which cost the pending-hooks rows ~10% of their throughput and the tiny hand-written servers
- * next to nothing.
+ * a cost the pending-hooks rows would pay and the tiny hand-written servers hardly (measured
+ * within noise once the body reader lost its per-request closures: bench/RESULTS.md).
  */
 export function compileServers(): void {
   if (compiled) return;
@@ -86,17 +86,17 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/**
- * Starts `node bench/out/servers-js/servers/<script>.js --port 0` (compiled from
- * bench/servers/<script>.ts by `compileServers`), pinned with taskset when asked, and waits
- * for its `READY <port>` line.
- */
 /** `cat > /dev/null` on the CPU beside the server's (unpinned when the server is). */
 function startLogReader(serverCpu: number | undefined): ChildProcess {
   const [command, args] = serverCpu === undefined ? ['cat', []] : ['taskset', ['-c', String(serverCpu === 0 ? 1 : 0), 'cat']];
   return spawn(command, args as string[], { stdio: ['pipe', 'ignore', 'ignore'] });
 }
 
+/**
+ * Starts `node bench/out/servers-js/servers/<script>.js --port 0` (compiled from
+ * bench/servers/<script>.ts by `compileServers`), pinned with taskset when asked, and waits
+ * for its `READY <port>` line.
+ */
 export async function startServer(options: StartOptions): Promise<ServerProcess> {
   compileServers();
   const nodeArgs = [...(options.nodeFlags ?? [])];
@@ -113,8 +113,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
       ? [process.execPath, nodeArgs]
       : ['taskset', ['-c', String(options.cpu), process.execPath, ...nodeArgs]];
   // serve's stdout (its decision lines) goes to a reader of its own, as a container runtime or
-  // process manager reads it; read here, it would wait for this process's busy event loop, and a
-  // full pipe stalls the server's synchronous log writes.
+  // process manager reads it, not to this process's busy event loop on the load generator's CPU.
   const logReader = options.serveArgs ? startLogReader(options.cpu) : undefined;
   // taskset execs node: the child's pid is the server's.
   const child: ChildProcess = spawn(command, args as string[], {
