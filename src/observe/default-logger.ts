@@ -1,5 +1,15 @@
 import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { AfterAnswers } from '../core/after-answers.js';
+
+/** An `info` line waiting to be built: its time and logger bindings are the logging call's. */
+interface LaterLine {
+  readonly entry: unknown;
+  readonly fields: (entry: unknown) => string;
+  readonly msg: string;
+  readonly time: number;
+  readonly bindings: string;
+}
 
 /**
  * The logger `createPendingHooks` makes when given none (or only pino options): pino at
@@ -28,9 +38,10 @@ class LineBatch implements DestinationStream {
   private chars = 0;
   private scheduled = false;
   private broken = false;
-  /** Lines to build once this turn's answers are out: entry, its fields' formatter, msg, time, the logger's bindings — five slots each. */
-  private later: unknown[] = [];
-  private laterScheduled = false;
+  /** Lines built once this turn's answers are out. */
+  private readonly later = new AfterAnswers<LaterLine>((line) => {
+    this.add(`{"level":30,"time":${line.time}${line.bindings},${line.fields(line.entry)},"msg":${JSON.stringify(line.msg)}}\n`);
+  });
 
   constructor(
     private readonly fd: number,
@@ -43,33 +54,15 @@ class LineBatch implements DestinationStream {
     this.flush();
   };
 
-  private readonly buildLater = () => {
-    this.laterScheduled = false;
-    this.writeLater();
-  };
-
   write(line: string): void {
     // Lines logged later than a waiting one keep their order.
-    if (this.later.length !== 0) this.writeLater();
+    if (!this.later.empty) this.later.drain();
     this.add(line);
   }
 
-  /** Queues a line whose text `fields(entry)` gives, built in the check phase of this turn (or by `flush`). */
-  writeLaterLine<T>(entry: T, fields: (entry: T) => string, msg: string, time: number, bindings: string): void {
-    this.later.push(entry, fields, msg, time, bindings);
-    if (!this.laterScheduled) {
-      this.laterScheduled = true;
-      setImmediate(this.buildLater);
-    }
-  }
-
-  private writeLater(): void {
-    const later = this.later;
-    this.later = [];
-    for (let i = 0; i < later.length; i += 5) {
-      const fields = (later[i + 1] as (entry: unknown) => string)(later[i]);
-      this.add(`{"level":30,"time":${later[i + 3] as number}${later[i + 4] as string},${fields},"msg":${JSON.stringify(later[i + 2])}}\n`);
-    }
+  /** Queues a line whose fields `fields(entry)` gives, built in the check phase of this turn (or by `flush`). */
+  writeLaterLine(line: LaterLine): void {
+    this.later.push(line);
   }
 
   private add(line: string): void {
@@ -84,7 +77,7 @@ class LineBatch implements DestinationStream {
 
   /** Writes out every waiting line, synchronously. */
   flush(): void {
-    if (this.later.length !== 0) this.writeLater();
+    if (!this.later.empty) this.later.drain();
     if (this.chars === 0) return;
     const bytes = Buffer.from(this.lines.length === 1 ? this.lines[0]! : this.lines.join(''), 'utf8');
     this.lines = [];
@@ -148,7 +141,7 @@ export function createDefaultLogger(options: LoggerOptions | undefined): Default
   if (options !== undefined && Object.keys(options).some((key) => key !== 'level')) return { logger, flush };
   const bindings = (logger as unknown as Record<symbol, string | undefined>)[pino.symbols.chindingsSym] ?? '';
   const infoLineLater = <T>(entry: T, fields: (entry: T) => string, msg: string) => {
-    destination.writeLaterLine(entry, fields, msg, Date.now(), bindings);
+    destination.writeLaterLine({ entry, fields: fields as (entry: unknown) => string, msg, time: Date.now(), bindings });
   };
   return { logger, flush, infoLineLater };
 }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
+import { AfterAnswers } from '../core/after-answers.js';
 import type { HookErrorCode } from '../core/hook-error.js';
 
 /** prom-client, loaded the first time metrics are asked for: a server without metrics never loads it. */
@@ -96,6 +97,14 @@ function collectProcessMetrics(registry: Registry, withGc: boolean): void {
  * callback is counted in the check phase of its event-loop turn, after the turn's answers are
  * written: a scrape may miss the callbacks of the turn it arrives in, never more.
  */
+interface AnsweredCallback {
+  readonly transport: string;
+  readonly method: string;
+  readonly outcome: string;
+  readonly seconds: number;
+  readonly budgetLeftSeconds: number;
+}
+
 export function createMetrics(options: MetricsOptions = {}): HookMetrics {
   const { Registry } = promClient();
   const registry = options.registry ?? new Registry();
@@ -120,30 +129,17 @@ export function createMetrics(options: MetricsOptions = {}): HookMetrics {
   const dedupeCell = dedupeHits.cell([]);
   const shedCell = shed.cell([]);
 
-  /** Answered callbacks not counted yet: transport, method, outcome, seconds, budget left — five slots each. */
-  let answeredLater: (string | number)[] = [];
-  let countScheduled = false;
-  const countAnswered = () => {
-    countScheduled = false;
-    const answered = answeredLater;
-    answeredLater = [];
-    for (let i = 0; i < answered.length; i += 5) {
-      const transport = answered[i] as string;
-      callbacks.cell3(transport, answered[i + 1] as string, answered[i + 2] as string).value++;
-      duration.observe(duration.cell1(transport), answered[i + 3] as number);
-      budgetLeft.observe(budgetCell, answered[i + 4] as number);
-    }
-  };
+  /** Answered callbacks, counted once this turn's answers are out. */
+  const answered = new AfterAnswers<AnsweredCallback>(({ transport, method, outcome, seconds, budgetLeftSeconds }) => {
+    callbacks.cell3(transport, method, outcome).value++;
+    duration.observe(duration.cell1(transport), seconds);
+    budgetLeft.observe(budgetCell, budgetLeftSeconds);
+  });
 
   return {
     registry,
     callback(transport, method, outcome, seconds, budgetLeftSeconds) {
-      // Counted after the answers of this event-loop turn are written (like the decision line).
-      answeredLater.push(transport, method, outcome, seconds, budgetLeftSeconds);
-      if (!countScheduled) {
-        countScheduled = true;
-        setImmediate(countAnswered);
-      }
+      answered.push({ transport, method, outcome, seconds, budgetLeftSeconds });
     },
     refused(code) {
       refused.cell1(code).value++;
