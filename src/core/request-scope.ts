@@ -1,4 +1,5 @@
 import { DeadlineExceededError, type RequestAbortedError } from './deadline.js';
+import { DeadlineQueue, type DeadlineEntry } from './deadline-queue.js';
 
 /** Told once when the scope it watches aborts. An object, not a closure: watchers are made per call. */
 export interface ScopeWatcher {
@@ -17,6 +18,9 @@ function fireDeadline(scope: RequestScope): void {
   scope.abort(requestDeadlineReached);
 }
 
+/** The deadlines of every armed scope in the process, on one timer. */
+const deadlines = new DeadlineQueue();
+
 /**
  * The one cancellation scope of a callback: its deadline (the instant by which the decision must
  * be applied) and the server's shutdown, linked once. The handler's run, the decision's API call
@@ -30,7 +34,7 @@ function fireDeadline(scope: RequestScope): void {
  * A client that closes its connection before the answer does not abort the scope (see
  * `clientGone`): Stream's decision is applied through the API, not carried by the answer.
  */
-export class RequestScope {
+export class RequestScope implements DeadlineEntry {
   aborted = false;
   reason: RequestAbortedError | undefined = undefined;
   /**
@@ -40,6 +44,8 @@ export class RequestScope {
    */
   clientGone = false;
   private watchers: ScopeWatcher[] | undefined = undefined;
+  /** Where the deadline waits: a slot of the shared queue, or (out of order) a timer of its own. */
+  private slot = -1;
   private timer: NodeJS.Timeout | undefined = undefined;
   private controller: AbortController | undefined = undefined;
 
@@ -53,18 +59,36 @@ export class RequestScope {
     return this.aborted ? 0 : Math.max(0, this.deadlineAt - performance.now());
   }
 
-  /** Starts the deadline timer, once: only work that waits (an API call, a retry's backoff) needs it. */
+  /**
+   * Starts waiting for the deadline, once: only work that waits (an API call, a retry's backoff)
+   * needs it. The wait is a slot in the process's shared deadline queue (one timer for all),
+   * or a timer of its own for a deadline out of the queue's order.
+   */
   arm(): void {
-    if (this.aborted || this.timer !== undefined || this.deadlineAt === Infinity) return;
+    if (this.aborted || this.slot !== -1 || this.timer !== undefined || this.deadlineAt === Infinity) return;
     const delay = this.deadlineAt - performance.now();
-    if (delay <= 0) this.abort(requestDeadlineReached);
-    else this.timer = setTimeout(fireDeadline, delay, this);
+    if (delay <= 0) {
+      this.abort(requestDeadlineReached);
+      return;
+    }
+    this.slot = deadlines.add(this, this.deadlineAt);
+    if (this.slot === -1) this.timer = setTimeout(fireDeadline, delay, this);
   }
 
-  /** Stops the deadline timer when nothing waits any more (the decision applied); `arm` starts it again. */
+  /** Stops waiting for the deadline when nothing waits any more (the decision applied); `arm` starts again. */
   disarm(): void {
+    if (this.slot !== -1) {
+      deadlines.remove(this.slot, this);
+      this.slot = -1;
+    }
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** The shared queue's call: the deadline came. */
+  deadlineReached(): void {
+    this.slot = -1;
+    this.abort(requestDeadlineReached);
   }
 
   /** Aborts everything that watches the scope, once, with this reason. */
