@@ -44,7 +44,7 @@ export function sampleMessage(overrides: Partial<PendingMessage> = {}, seed?: Se
   const message: PendingMessage = {
     id,
     text: withMentions,
-    html: `<p>${escapeHtml(withMentions)}</p>\n`,
+    html: messageHtml(withMentions),
     type: isReply ? 'reply' : 'regular',
     cid: `${channelType}:${channelId}`,
     parent_id: isReply ? uuid(rand) : null,
@@ -255,6 +255,7 @@ function uuid(rand: Random): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\n/g, '<br/>');
+/** A message's `html` as Stream renders its text: one paragraph, escaped, line breaks as `<br/>`. */
+export function messageHtml(text: string): string {
+  return `<p>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\n/g, '<br/>')}</p>\n`;
 }

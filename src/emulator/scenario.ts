@@ -15,7 +15,7 @@ import { defaultTwirpPrefix, isCallbackMode, type CallbackMode } from './callbac
 import { neverAborted, sendCallback, type CallbackResult, type SendCallbackOptions } from './callback-sender.js';
 import { summarizeLatencies, type LatencySummary } from './latency-summary.js';
 import { createMockStreamApi, type MessageState, type MockAction, type MockStreamApi } from './mock-stream-api.js';
-import { sampleMessage, samplePayload, seededRandom, type Seed } from './sample-messages.js';
+import { messageHtml, sampleMessage, samplePayload, seededRandom, type Seed } from './sample-messages.js';
 
 /**
  * Scenario mode of the emulator: Stream's side of a busy channel. N pending messages at a
@@ -272,10 +272,6 @@ function pickIndices(n: number, count: number, random: () => number): Set<number
   return new Set(all.slice(0, count));
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\n/g, '<br/>');
-}
-
 async function importModule(path: string): Promise<unknown> {
   const absolute = resolve(path);
   if (/\.[cm]?tsx?$/.test(absolute)) {
@@ -357,7 +353,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
     let text = base.text ?? '';
     if (isBad) text = `${text} ${badWords[Math.floor(wordPick() * badWords.length)]!}`.trim();
     if (isSlow) text = `${text} ${slowMarker}`.trim();
-    const message: PendingMessage = kind === 'clean' ? base : { ...base, text, html: `<p>${escapeHtml(text)}</p>\n` };
+    const message: PendingMessage = kind === 'clean' ? base : { ...base, text, html: messageHtml(text) };
     const record: ScenarioMessageRecord = {
       index,
       id: message.id,
