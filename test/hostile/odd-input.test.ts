@@ -89,6 +89,15 @@ describe('message ids that cannot be Stream ids are refused before any handler',
     expect(messagePathSegment('a/b?c#d')).toBe('a%2Fb%3Fc%23d');
     expect(messagePathSegment('\ud800')).toBeUndefined();
   });
+
+  it('leaves an id as it is exactly when encodeURIComponent would (every ASCII character, and beyond)', () => {
+    for (let code = 0; code < 0x100; code++) {
+      const id = `msg-${String.fromCharCode(code)}-1`;
+      expect(messagePathSegment(id), `code ${code}`).toBe(encodeURIComponent(id));
+    }
+    expect(messagePathSegment('5f0c5b42-9d3e-4a52-b0c7-1e2f3a4b5c6d')).toBe('5f0c5b42-9d3e-4a52-b0c7-1e2f3a4b5c6d');
+    expect(messagePathSegment('été/π')).toBe(encodeURIComponent('été/π'));
+  });
 });
 
 describe('a decision Stream refuses for good is answered, not 503', () => {
