@@ -1,4 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { StreamChat } from 'stream-chat';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMockStreamApi, type MockStreamApi } from '../src/emulator/index.js';
@@ -167,6 +170,42 @@ describe('createStreamApiClient against the mock API', () => {
     const api = createStreamApiClient({ ...app, baseUrl: mock.url });
     await api.close();
     expect(await api.commitMessage('x', never())).toMatchObject({ status: 'failed', retryable: false });
+  });
+});
+
+describe('a 2xx whose body is slow', () => {
+  it('is applied when the status arrives; the body is drained after, and its socket reused', async () => {
+    // Stream answers a commit with the whole message: here its head at once, the rest 400 ms later.
+    let connections = 0;
+    const bodiesEnded: number[] = [];
+    const api = createServer((request, response) => {
+      request.resume();
+      const body = JSON.stringify({ message: { id: 'm', text: 'x'.repeat(20_000) }, duration: '1ms' });
+      response.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      response.write(body.slice(0, 100));
+      setTimeout(() => {
+        response.end(body.slice(100));
+        bodiesEnded.push(performance.now());
+      }, 400);
+    });
+    api.on('connection', () => connections++);
+    api.listen(0, '127.0.0.1');
+    await once(api, 'listening');
+    const slow = createStreamApiClient({ ...app, baseUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}`, connections: 1 });
+    try {
+      const started = performance.now();
+      expect(await slow.commitMessage('m', never())).toEqual({ status: 'applied' });
+      const appliedAfter = performance.now() - started;
+      expect(appliedAfter).toBeLessThan(300);
+      expect(bodiesEnded).toEqual([]);
+      // The next call waits for the drained socket (one connection) and goes over it.
+      expect(await slow.commitMessage('m2', never())).toEqual({ status: 'applied' });
+      expect(bodiesEnded.length).toBeGreaterThanOrEqual(1);
+      expect(connections).toBe(1);
+    } finally {
+      await slow.close();
+      api.close();
+    }
   });
 });
 

@@ -114,9 +114,10 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
       });
       const status = response.statusCode;
       if (status >= 200 && status < 300) {
-        // The success body (the whole message) is of no use: drop it so the socket is reused.
-        await response.body.dump();
-        return { status: 'applied' };
+        // Applied once Stream answers 2xx: the callback's answer need not wait for the body (the
+        // whole message, of no use), which is drained in the background so the socket is reused.
+        response.body.dump().catch(ignore);
+        return applied;
       }
       const text = await readCapped(response.body, maxErrorBodyBytes);
       return classifyStreamAnswer(action, status, asStreamErrorBody(parseJson(text)), response.headers['retry-after']);
@@ -156,6 +157,8 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
 }
 
 const deadlineResult = abortedResult({ reason: requestDeadlineReached });
+const applied: ApplyResult = Object.freeze({ status: 'applied' });
+const ignore = () => undefined;
 const teardownDelayMs = 100;
 
 function tearDown(call: ScopedCall): void {
