@@ -213,6 +213,30 @@ describe('the packed package', () => {
     expect(files.filter((file) => /\/pending-hooks\/dist\/(cli|loadtest)\/|\/node_modules\/(tsx|esbuild|hdr-histogram-js|commander)\//.test(file))).toEqual([]);
   });
 
+  it('`pending-hooks serve` loads neither the emulator nor the load generator (they load when their command runs)', async () => {
+    // The same loader hook as loaded.mjs, preloaded into the CLI: the list is written when serve exits.
+    await writeFile(
+      join(jsProject(), 'record.mjs'),
+      (await readFile(join(jsProject(), 'loaded.mjs'), 'utf8'))
+        .replace(/await import\(process\.argv\[2\]\);[\s\S]*$/, '')
+        .concat("import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync('serve-loaded.json', JSON.stringify(seen)));\n"),
+    );
+    await writeFile(join(jsProject(), 'serve-handlers.mjs'), 'export default { PassOnPendingMessage: () => ({ action: "commit" }) };\n');
+    const bin = join(jsProject(), 'node_modules/pending-hooks/dist/cli/bin.js');
+    const server = start(process.execPath, ['--import', './record.mjs', bin, 'serve', 'serve-handlers.mjs', '--dry-run', '--port', '0'], jsProject(), { STREAM_API_KEY: key, STREAM_API_SECRET: secret });
+    const [, url] = await server.waitFor(/pending-hooks serving on (http:\/\/[\d.:]+)/);
+    expect(await signedCallback(`${url}/PassOnPendingMessage`, 'hello')).toEqual({ status: 200, body: { action: 'commit', timed_out: false } });
+    const exited = new Promise((resolve) => server.child.once('exit', resolve));
+    server.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const files = JSON.parse(await readFile(join(jsProject(), 'serve-loaded.json'), 'utf8')) as string[];
+    expect(files.some((file) => file.includes('/pending-hooks/dist/server/create-server.js'))).toBe(true);
+    const unwanted = files.filter((file) =>
+      /\/pending-hooks\/dist\/(loadtest\/|emulator\/(scenario|mock-stream-api|sample-messages|callback-sender|demo-handlers|latency-summary))|\/node_modules\/(tsx|esbuild|hdr-histogram-js)\//.test(file),
+    );
+    expect(unwanted).toEqual([]);
+  });
+
   it('TypeScript (NodeNext): compiles with tsc, serves the five-line server and the plugin in its own fastify app', async () => {
     const server = start(process.execPath, ['out/src/main.js'], tsProject(), { STREAM_API_KEY: key, STREAM_API_SECRET: secret, LOG_LEVEL: 'warn' });
     const [, ready] = await server.waitFor(/READY (\{.*\})/);

@@ -1,9 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { renderHtmlReport } from '../loadtest/report-html.js';
-import { formatProgress, formatSummary } from '../loadtest/report-text.js';
-import { LoadOptionsError, runLoad, type LoadOptions, type LoadResult } from '../loadtest/run-load.js';
+import type { LoadOptions, LoadResult } from '../loadtest/run-load.js';
 import { callbackModes, isCallbackMode, type CallbackMode } from '../emulator/callback-encoding.js';
 import { ConfigError } from './serve-config.js';
 
@@ -110,6 +108,12 @@ export function loadOptionsFromCli(options: BenchCliOptions): LoadOptions {
 /** Runs a bench from CLI options: progress, summary, files. Throws {@link ConfigError} on bad input. */
 export async function runBenchCommand(options: BenchCliOptions, io: BenchIo = process): Promise<BenchOutcome> {
   const loadOptions = loadOptionsFromCli(options);
+  // The load generator and its reports are loaded when a bench runs: `serve` (the same binary) never carries them.
+  const [{ LoadOptionsError, runLoad }, { formatProgress, formatSummary }, { renderHtmlReport }] = await Promise.all([
+    import('../loadtest/run-load.js'),
+    import('../loadtest/report-text.js'),
+    import('../loadtest/report-html.js'),
+  ]);
   const tty = io.stderr.isTTY === true;
   let progressShown = false;
   const abort = new AbortController();

@@ -2,9 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { callbackModes, defaultTwirpPrefix, type CallbackMode } from '../emulator/callback-encoding.js';
 import { sleep } from '../core/deadline.js';
-import { neverAborted } from '../emulator/callback-sender.js';
-import { demoHandlers } from '../emulator/demo-handlers.js';
-import { demoApiKey, demoSecret, formatScenarioReport, runScenario, type ScenarioApiFault, type ScenarioOptions } from '../emulator/scenario.js';
+import { demoApiKey, demoSecret } from '../emulator/demo-app.js';
+import type { ScenarioApiFault, ScenarioOptions } from '../emulator/scenario.js';
 import { importHandlersModule } from './handlers-module.js';
 import { ConfigError } from './serve-config.js';
 
@@ -91,6 +90,12 @@ export function registerEmulateCommand(program: Command, io: EmulateIo = { write
 async function emulate(flags: EmulateFlags, io: EmulateIo): Promise<void> {
   if (flags.url !== undefined && flags.handlers !== undefined) throw new ConfigError('emulate: give --url or --handlers, not both');
   if (flags.url !== undefined && !URL.canParse(flags.url)) throw new ConfigError(`emulate: --url must be a URL (got ${flags.url})`);
+  // The emulator is loaded when it runs: the other commands of the binary (`serve` above all) never carry it.
+  const [{ formatScenarioReport, runScenario }, { demoHandlers }, { neverAborted }] = await Promise.all([
+    import('../emulator/scenario.js'),
+    import('../emulator/demo-handlers.js'),
+    import('../emulator/callback-sender.js'),
+  ]);
   const out = (line: string) => io.write(`${line}\n`);
   const apiKey = flags.apiKey ?? process.env.STREAM_API_KEY ?? demoApiKey;
   // Several comma-separated secrets (a rotation) may be configured: Stream signs with the current one.

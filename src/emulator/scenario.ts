@@ -15,7 +15,10 @@ import { defaultTwirpPrefix, isCallbackMode, type CallbackMode } from './callbac
 import { neverAborted, sendCallback, type CallbackResult, type SendCallbackOptions } from './callback-sender.js';
 import { summarizeLatencies, type LatencySummary } from './latency-summary.js';
 import { createMockStreamApi, type MessageState, type MockAction, type MockStreamApi } from './mock-stream-api.js';
+import { demoApiKey, demoSecret } from './demo-app.js';
 import { messageHtml, sampleMessage, samplePayload, seededRandom, type Seed } from './sample-messages.js';
+
+export { demoApiKey, demoSecret };
 
 /**
  * Scenario mode of the emulator: Stream's side of a busy channel. N pending messages at a
@@ -248,9 +251,6 @@ interface Tracked {
   expiredAtEpoch: number | undefined;
 }
 
-/** The scenario's app when none is given (also `pending-hooks emulate`'s). */
-export const demoApiKey = 'demo-key';
-export const demoSecret = 'demo-secret-do-not-use-in-production';
 
 function share(value: number | undefined, fallback: number, what: string): number {
   const result = value ?? fallback;
