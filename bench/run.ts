@@ -26,7 +26,8 @@
  * --no-micro, --no-pin, --strict (exit 1 when a target is missed), --quiet-wait S (wait up
  * to S s for an idle machine before each measurement; default 30, quick 0), --retries N
  * (repeat a measurement during which other processes used more than 0.15 of a core;
- * default 2, quick 0).
+ * default 2, quick 0), --baseline REF (each pending-hooks row also runs from that commit's build,
+ * right after it in every round, and the report pairs them: bench/lib/baseline.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,7 @@ import { buildPayloads } from './lib/payloads.js';
 import { sourceState } from './lib/source-state.js';
 import { probe, targetOf } from './lib/probe.js';
 import { rows as allRows, type RowSpec } from './lib/rows.js';
+import { baselineTwin, compareWithBaseline, prepareBaseline, runsPendingHooks, type Baseline } from './lib/baseline.js';
 import { compileServers, repoRoot, startServer, type ServerProcess } from './lib/server-process.js';
 import { startRedis, type RedisProcess } from './lib/redis-process.js';
 import { fmtInt, fmtMs, fmtPct, fmtRatio, median, spread } from './lib/stats.js';
@@ -60,6 +62,7 @@ const { values: args } = parseArgs({
     strict: { type: 'boolean', default: false },
     'quiet-wait': { type: 'string' },
     retries: { type: 'string' },
+    baseline: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -144,9 +147,12 @@ if (wanted) {
     for (const dep of [spec?.target?.against, spec?.target?.timesOf?.row, spec?.openRateOf]) if (dep && !wanted.includes(dep)) wanted.push(dep);
   }
 }
-const rows = wanted ? allRows.filter((row) => wanted.includes(row.id) || row.id === 'floor') : allRows;
+const selected = wanted ? allRows.filter((row) => wanted.includes(row.id) || row.id === 'floor') : allRows;
 // Every row runs built JavaScript: the package from the current sources, the server scripts compiled.
 compileServers();
+const baseline: Baseline | undefined = args.baseline === undefined ? undefined : prepareBaseline(args.baseline, repoRoot, (line) => process.stdout.write(`${line}\n`));
+// Each twin right after its row: the pair is measured within the same minute of every round.
+const rows = baseline ? selected.flatMap((row) => (runsPendingHooks(row) ? [row, baselineTwin(row, baseline)] : [row])) : selected;
 
 type RowStatus = 'ok' | 'failed';
 
@@ -214,7 +220,7 @@ async function prepare(state: RowState): Promise<ServerProcess | undefined> {
       env.PH_BENCH_REDIS_URL = redis.url;
       currentRedis = redis;
     }
-    server = await startServer({ script: state.spec.script, cpu: serverCpu, serveArgs: state.spec.serveArgs, env });
+    server = await startServer({ script: state.spec.script, cpu: serverCpu, serveArgs: state.spec.serveArgs, env, from: state.spec.from });
   } catch (error) {
     await redis?.stop();
     currentRedis = undefined;
@@ -665,6 +671,29 @@ if (appliedTable) {
 log('\n### details\n');
 log(detailTable);
 
+// --- against the baseline: each row beside its twin, round by round ---
+const baselineComparisons = baseline
+  ? states
+      .filter((state) => !state.spec.from && states.some((twin) => twin.spec.id === `${state.spec.id}@base`))
+      .map((state) => compareWithBaseline(state.spec.id, state.rounds, states.find((twin) => twin.spec.id === `${state.spec.id}@base`)!.rounds))
+  : [];
+const baselineTable =
+  baselineComparisons.length === 0
+    ? ''
+    : [
+        `| row | baseline req/s (median) | current req/s (median) | current / baseline | per round (paired) | rounds faster / slower (beyond 1%) |`,
+        '| --- | ---: | ---: | ---: | --- | ---: |',
+        ...baselineComparisons.map(
+          (c) =>
+            `| ${c.id} | ${c.baseline === null ? '—' : fmtInt(c.baseline)} | ${c.current === null ? '—' : fmtInt(c.current)} | ${c.ratio === null ? '—' : fmtRatio(c.ratio)} | ` +
+            `${c.pairs.map((p) => p.toFixed(3)).join(', ') || '—'} | ${c.faster} / ${c.slower} of ${c.pairs.length} |`,
+        ),
+      ].join('\n');
+if (baseline) {
+  log(`\n### against the baseline ${baseline.ref} (${baseline.commit.slice(0, 12)}), same run, rounds interleaved\n`);
+  log(baselineTable || '(no pending-hooks row measured)');
+}
+
 const warnings: string[] = [];
 for (const r of reports) {
   if (r.loadgenCpu !== null && r.loadgenCpu > 0.9) warnings.push(`${r.id}: the load generator used ${fmtPct(r.loadgenCpu)} of its core; it may have limited this row`);
@@ -712,7 +741,8 @@ const results = {
   openLoopRate: Number.isFinite(floorRps) ? openRate : null,
   rows: reports,
   warnings,
-  tables: { main: mainTable, details: detailTable, applied: appliedTable },
+  tables: { main: mainTable, details: detailTable, applied: appliedTable, baseline: baselineTable },
+  baseline: baseline ? { ref: baseline.ref, commit: baseline.commit, rows: baselineComparisons } : null,
   micro: null as unknown,
 };
 const resultsFile = join(outDir, 'results.json');

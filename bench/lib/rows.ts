@@ -44,6 +44,8 @@ export interface RowSpec {
    * (the applied rows: 25% of the floor would be most of their capacity, not 25% load).
    */
   openRateOf?: string;
+  /** Another build of the repository to start the server from (a `--baseline` twin: bench/lib/baseline.ts); default this checkout. */
+  from?: string;
 }
 
 const json = { 'content-type': 'application/json' };

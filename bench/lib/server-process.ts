@@ -72,6 +72,8 @@ export interface StartOptions {
   serveArgs?: string[];
   /** Environment on top of this process's (serveArgs servers: without its LOG_LEVEL). */
   env?: Record<string, string>;
+  /** Start from this build of the repository (its dist/ and bench/out/servers-js/, relative paths resolved in it) instead of this checkout. */
+  from?: string;
 }
 
 export interface ServerProcess {
@@ -117,7 +119,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   const logReader = options.serveArgs ? startLogReader(options.cpu) : undefined;
   // taskset execs node: the child's pid is the server's.
   const child: ChildProcess = spawn(command, args as string[], {
-    cwd: repoRoot,
+    cwd: options.from ?? repoRoot,
     stdio: ['ignore', logReader ? logReader.stdin! : 'pipe', 'pipe'],
     env: serverEnv(options),
   });
