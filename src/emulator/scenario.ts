@@ -251,7 +251,6 @@ interface Tracked {
   expiredAtEpoch: number | undefined;
 }
 
-
 function share(value: number | undefined, fallback: number, what: string): number {
   const result = value ?? fallback;
   if (!Number.isFinite(result) || result < 0 || result > 1) throw new RangeError(`runScenario: ${what} must be between 0 and 1 (got ${value})`);
