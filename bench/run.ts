@@ -672,11 +672,10 @@ log('\n### details\n');
 log(detailTable);
 
 // --- against the baseline: each row beside its twin, round by round ---
-const baselineComparisons = baseline
-  ? states
-      .filter((state) => !state.spec.from && states.some((twin) => twin.spec.id === `${state.spec.id}@base`))
-      .map((state) => compareWithBaseline(state.spec.id, state.rounds, states.find((twin) => twin.spec.id === `${state.spec.id}@base`)!.rounds))
-  : [];
+const baselineComparisons = states.flatMap((state) => {
+  const twin = state.spec.from ? undefined : states.find((other) => other.spec.id === `${state.spec.id}@base`);
+  return twin ? [compareWithBaseline(state.spec.id, state.rounds, twin.rounds)] : [];
+});
 const baselineTable =
   baselineComparisons.length === 0
     ? ''
