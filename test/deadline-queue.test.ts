@@ -30,6 +30,21 @@ describe('DeadlineQueue', () => {
     expect(timers()).toBeLessThanOrEqual(before);
   });
 
+  it('never tells an entry early, even when node runs its timer early (the loop clock lagged a busy turn)', async () => {
+    await sleep(1); // a fresh turn: the loop's clock is read at its start
+    const busyUntil = performance.now() + 25;
+    while (performance.now() < busyUntil) {
+      // a busy turn: node will count the timer below from the turn's start, 25 ms ago
+    }
+    const queue = new DeadlineQueue();
+    const deadline = performance.now() + 30;
+    let toldAt = 0;
+    queue.add({ deadlineReached: () => void (toldAt = performance.now()) }, deadline);
+    await sleep(80);
+    expect(toldAt).toBeGreaterThanOrEqual(deadline - 1);
+    expect(queue.size).toBe(0);
+  });
+
   it('refuses a deadline more than 1 ms earlier than the latest queued (the owner keeps a timer of its own)', () => {
     const queue = new DeadlineQueue();
     const now = performance.now();
@@ -67,15 +82,17 @@ describe('DeadlineQueue', () => {
       queue.remove(slot, e);
       if (i < 3) stale.push({ slot, entry: e });
     }
+    // `last` well after the queueing above, however long a busy machine took for it.
+    const lastAt = Math.max(performance.now(), start + 80) + 60;
     const last = entry(log, 'last', start);
-    queue.add(last, start + 80);
+    queue.add(last, lastAt);
     for (const s of stale) queue.remove(s.slot, s.entry);
     expect(queue.size).toBe(2);
-    await sleep(70);
+    await sleep(Math.max(start + 70, performance.now() + 10) - performance.now());
     expect(log.map((l) => l.name)).toEqual(['keeper']);
     // The timer passed the 20,000 removed slots: they are dropped, not kept, while `last` waits.
     expect((queue as unknown as { entries: unknown[] }).entries.length).toBe(1);
-    await sleep(40);
+    await sleep(lastAt + 20 - performance.now());
     expect(log.map((l) => l.name)).toEqual(['keeper', 'last']);
     expect((queue as unknown as { entries: unknown[] }).entries.length).toBe(0);
   });
