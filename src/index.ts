@@ -2,6 +2,9 @@
  * pending-hooks: serve Stream Chat's pending-message callbacks (REST and Twirp) with signature
  * checks, a time budget with a fallback decision, and decisions applied exactly once.
  */
+// First: it must run before any full GC that could find no nextTick entry alive (see its TSDoc).
+import './core/tick-object-maps.js';
+
 export { createPendingHooks, defaultBodyLimit, defaultTimeoutMs } from './pending-hooks.js';
 export type { ApiOption, PendingHooks, PendingHooksOptions, ResolvedPendingHooksOptions } from './pending-hooks.js';
 export type { LoadSheddingOptions } from './core/load-shedder.js';
