@@ -207,6 +207,34 @@ describe('a 2xx whose body is slow', () => {
       api.close();
     }
   });
+
+  it('cuts an oversized error body at 64 KiB and a 2xx body past 128 KiB, closing that socket; the next call goes over a new one', async () => {
+    let connections = 0;
+    const api = createServer((request, response) => {
+      request.resume();
+      const huge = request.url!.includes('/huge-error');
+      // 1 MiB either way: an error whose message would be 1 MiB long, or a commit answer that is.
+      const body = JSON.stringify({ message: 'x'.repeat(1024 * 1024), code: 16 });
+      response.writeHead(huge ? 500 : 201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      response.end(body);
+    });
+    api.on('connection', () => connections++);
+    api.listen(0, '127.0.0.1');
+    await once(api, 'listening');
+    const client = createStreamApiClient({ ...app, baseUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}`, connections: 1 });
+    try {
+      const failed = await client.commitMessage('huge-error', never());
+      expect(failed).toMatchObject({ status: 'failed', retryable: true, detail: expect.stringContaining('HTTP 500') });
+      expect(failed.status === 'failed' && failed.detail.length).toBeLessThan(1000);
+      expect(await client.commitMessage('huge-answer', never())).toEqual({ status: 'applied' });
+      expect(await client.commitMessage('after', never())).toEqual({ status: 'applied' });
+      // Each oversized body cost its socket: three calls, three connections.
+      expect(connections).toBe(3);
+    } finally {
+      await client.close();
+      api.close();
+    }
+  });
 });
 
 describe('fromStreamChat with a real stream-chat server client', () => {

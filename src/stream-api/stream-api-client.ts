@@ -1,12 +1,10 @@
 import { createRequire } from 'node:module';
 import { Pool } from 'undici';
+import { ApiCallHandler, type CallSignal } from './api-call-handler.js';
 import { serverToken } from './server-token.js';
 import {
   abortedResult,
   callWithin,
-  asStreamErrorBody,
-  classifyStreamAnswer,
-  networkErrorResult,
   type ApplyResult,
   type ScopedStreamApi,
   type StreamApi,
@@ -44,13 +42,11 @@ export const pendingHooksVersion: string = (() => {
   }
 })();
 
-/** Error bodies larger than this are cut before parsing (Stream's are a few hundred bytes). */
-const maxErrorBodyBytes = 64 * 1024;
-
 /**
  * Creates a {@link StreamApi} that calls Stream's REST API with undici: one keep-alive `Pool`
- * per client and `pool.request()` (lower overhead than `fetch`). Each call makes one attempt and
- * classifies the answer (see `classifyStreamAnswer`); it never throws.
+ * per client, each call dispatched with its own handler (api-call-handler.ts: lower overhead than
+ * `pool.request()`, itself lower than `fetch`). Each call makes one attempt and classifies the
+ * answer (see `classifyStreamAnswer`); it never throws.
  *
  * @example
  * const api = createStreamApiClient({ apiKey, secret });
@@ -82,50 +78,41 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
   token.then(useToken).catch(() => undefined);
   const apiKeyQuery = `api_key=${encodeURIComponent(apiKey)}`;
   let closed = false;
+  const closedResult = () => (closed ? clientClosed : undefined);
 
   /**
-   * One call. `signal` is what undici watches: the caller's AbortSignal, or (from
-   * {@link callWithin}) a {@link ScopedCall}, which undici accepts as well.
+   * One call. `signal` is what its handler watches: the caller's AbortSignal, or (from
+   * {@link callWithin}) a {@link ScopedCall}. Not async: the usual path makes one promise.
    */
-  async function call(action: StreamApiAction, messageId: string, signal: AbortSignal | ScopedCall): Promise<ApplyResult> {
-    if (signal.aborted) return abortedResult(signal);
-    if (closed) return { status: 'failed', retryable: false, detail: 'stream api client is closed' };
+  function call(action: StreamApiAction, messageId: string, signal: CallSignal): Promise<ApplyResult> {
+    if (signal.aborted) return Promise.resolve(abortedResult(signal));
+    if (closed) return Promise.resolve(clientClosed);
     const id = messagePathSegment(messageId);
-    if (id === undefined) return { status: 'failed', retryable: false, permanent: true, detail: 'the message id cannot be sent as a path segment (not valid Unicode)' };
-    const commit = action === 'commit';
-    const path = commit
-      ? `${prefix}/messages/${id}/commit?${apiKeyQuery}`
-      : `${prefix}/messages/${id}?hard=true&${apiKeyQuery}`;
-    if (commitHeaders === undefined || deleteHeaders === undefined) {
-      try {
-        useToken(await token);
-      } catch (error) {
-        return { status: 'failed', retryable: false, detail: `cannot sign the server token: ${String(error)}` };
-      }
-      if (signal.aborted) return abortedResult(signal);
-    }
+    if (id === undefined) return Promise.resolve(unsendableId);
+    if (commitHeaders === undefined || deleteHeaders === undefined) return dispatchOnceSigned(action, id, signal);
+    return dispatch(action, id, signal);
+  }
+
+  /** The first calls, made while the server token is still being signed. */
+  async function dispatchOnceSigned(action: StreamApiAction, id: string, signal: CallSignal): Promise<ApplyResult> {
     try {
-      const response = await pool.request({
-        method: commit ? 'POST' : 'DELETE',
-        path,
-        headers: commit ? commitHeaders! : deleteHeaders!,
-        body: commit ? '{}' : null,
-        signal,
-      });
-      const status = response.statusCode;
-      if (status >= 200 && status < 300) {
-        // Applied once Stream answers 2xx: the callback's answer need not wait for the body (the
-        // whole message, of no use), which is drained in the background so the socket is reused.
-        response.body.dump().catch(ignore);
-        return applied;
-      }
-      const text = await readCapped(response.body, maxErrorBodyBytes);
-      return classifyStreamAnswer(action, status, asStreamErrorBody(parseJson(text)), response.headers['retry-after']);
+      useToken(await token);
     } catch (error) {
-      if (signal.aborted) return abortedResult(signal);
-      if (closed) return { status: 'failed', retryable: false, detail: 'stream api client is closed' };
-      return networkErrorResult(error);
+      return { status: 'failed', retryable: false, detail: `cannot sign the server token: ${String(error)}` };
     }
+    if (signal.aborted) return abortedResult(signal);
+    return dispatch(action, id, signal);
+  }
+
+  function dispatch(action: StreamApiAction, id: string, signal: CallSignal): Promise<ApplyResult> {
+    const commit = action === 'commit';
+    const path = commit ? `${prefix}/messages/${id}/commit?${apiKeyQuery}` : `${prefix}/messages/${id}?hard=true&${apiKeyQuery}`;
+    return new Promise<ApplyResult>((settle) => {
+      pool.dispatch(
+        { method: commit ? 'POST' : 'DELETE', path, headers: commit ? commitHeaders! : deleteHeaders!, body: commit ? '{}' : null },
+        new ApiCallHandler(action, signal, settle, closedResult),
+      );
+    });
   }
 
   function callInScope(action: StreamApiAction, messageId: string, scope: RequestScope): Promise<ApplyResult> {
@@ -157,8 +144,13 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
 }
 
 const deadlineResult = abortedResult({ reason: requestDeadlineReached });
-const applied: ApplyResult = Object.freeze({ status: 'applied' });
-const ignore = () => undefined;
+const unsendableId: ApplyResult = Object.freeze({
+  status: 'failed',
+  retryable: false,
+  permanent: true,
+  detail: 'the message id cannot be sent as a path segment (not valid Unicode)',
+});
+const clientClosed: ApplyResult = Object.freeze({ status: 'failed', retryable: false, detail: 'stream api client is closed' });
 const teardownDelayMs = 100;
 
 function tearDown(call: ScopedCall): void {
@@ -166,8 +158,8 @@ function tearDown(call: ScopedCall): void {
 }
 
 /**
- * What undici watches for one call made within a request's scope: the stand-in for an
- * AbortSignal it accepts (`aborted`, `reason`, `addEventListener`), one small object per call.
+ * What a call made within a request's scope watches (its {@link CallSignal}): the stand-in for
+ * an AbortSignal (`aborted`, `reason`, `addEventListener`), one small object per call.
  *
  * When the scope aborts it tells the caller first (the call's result is `aborted`, so the
  * callback's answer is written) and aborts the request 100 ms later: tearing down a socket costs
@@ -175,7 +167,7 @@ function tearDown(call: ScopedCall): void {
  * deadline together, answering after each teardown put the last answers ~150 ms past the budget,
  * after the check phase still ~45 ms.
  */
-class ScopedCall implements ScopeWatcher {
+class ScopedCall implements ScopeWatcher, CallSignal {
   aborted = false;
   reason: unknown = undefined;
   private listener: (() => void) | undefined = undefined;
@@ -199,27 +191,6 @@ class ScopedCall implements ScopeWatcher {
   }
   removeEventListener(_type: 'abort', listener: () => void): void {
     if (this.listener === listener) this.listener = undefined;
-  }
-}
-
-async function readCapped(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.byteLength;
-    if (size >= limit) break;
-  }
-  // Breaking out early destroys the stream (and that one socket): only for oversized bodies.
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
-}
-
-function parseJson(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { message: text.slice(0, 200) };
   }
 }
 
