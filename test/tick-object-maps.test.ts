@@ -1,15 +1,30 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keptTickObject } from '../src/core/tick-object-maps.js';
 
-const run = promisify(execFile);
-
-/** V8's feedback slots of `process.nextTick` after a full GC, in a child (test/fixtures/tick-object-maps.ts). */
+/**
+ * V8's feedback slots of `process.nextTick` after a full GC, in a child (test/fixtures/tick-object-maps.ts).
+ * Its stdout is a file: V8 prints with C stdio, which drops what a full non-blocking pipe refuses.
+ */
 async function nextTickFeedback(mode: 'keep' | 'none'): Promise<{ megamorphic: number; monomorphic: number }> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--expose-gc', '--allow-natives-syntax', 'test/fixtures/tick-object-maps.ts', mode]);
-  const count = (state: string) => stdout.split('\n').filter((line) => line.includes(`DefineKeyedOwnPropertyInLiteral ${state}`)).length;
-  return { megamorphic: count('MEGAMORPHIC'), monomorphic: count('MONOMORPHIC') };
+  const dir = mkdtempSync(join(tmpdir(), 'tick-maps-'));
+  const file = join(dir, 'stdout.txt');
+  const fd = openSync(file, 'w');
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', '--allow-natives-syntax', 'test/fixtures/tick-object-maps.ts', mode], { stdio: ['ignore', fd, 'inherit'] });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    const stdout = readFileSync(file, 'utf8');
+    const count = (state: string) => stdout.split('\n').filter((line) => line.includes(`DefineKeyedOwnPropertyInLiteral ${state}`)).length;
+    return { megamorphic: count('MEGAMORPHIC'), monomorphic: count('MONOMORPHIC') };
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('the nextTick entry kept alive (src/core/tick-object-maps.ts)', () => {
