@@ -39,7 +39,7 @@ export class ApiCallHandler implements Dispatcher.DispatchHandler {
     private readonly action: StreamApiAction,
     private readonly signal: CallSignal,
     private readonly settle: (result: ApplyResult) => void,
-    /** Whether the client was closed (a failure then says so rather than "network error"). */
+    /** The result when the client was closed meanwhile (a failure then says so, not "network error"); else undefined. */
     private readonly closedResult: () => ApplyResult | undefined,
   ) {
     signal.addEventListener('abort', this.onAbort);
