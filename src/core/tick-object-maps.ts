@@ -7,8 +7,8 @@ import { executionAsyncResource } from 'node:async_hooks';
  * Why: node builds each entry with a computed-key literal (`{ [async_id_symbol]: id, … }`), and
  * V8's feedback for defining a computed key knows one map or gives up for good ("megamorphic").
  * It holds that map weakly, and the maps after the first key are reachable only from live
- * entries. A full GC at a moment when no entry is queued — while a server's modules load, or the
- * memory reducer's GC when it idles — collects them; the next entry gets new maps, the feedback
+ * entries. A full GC at a moment when no entry is queued (seen while `serve`'s modules load)
+ * collects them; the next entry gets new maps, the feedback
  * turns megamorphic, and from then on every `nextTick` defines its keys through V8's runtime:
  * ~50 → ~250 ns per call on Node 20, six calls per request in node's http and stream internals,
  * ~7% of a REST callback's throughput (bench/RESULTS.md, "The nextTick maps"). One entry kept

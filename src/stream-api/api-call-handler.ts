@@ -10,7 +10,7 @@ export interface CallSignal {
 }
 
 /** Error bodies larger than this are cut (Stream's are a few hundred bytes) and their socket closed. */
-export const maxErrorBodyBytes = 64 * 1024;
+const maxErrorBodyBytes = 64 * 1024;
 /** A 2xx body is read and dropped up to this size (as undici's `body.dump()`); past it the socket is closed. */
 const maxDrainedBytes = 128 * 1024;
 
@@ -81,10 +81,7 @@ export class ApiCallHandler implements Dispatcher.DispatchHandler {
   }
 
   onError(error: Error): void {
-    if (this.settled) {
-      this.release();
-      return;
-    }
+    if (this.settled) return; // a body cut after the result, or the socket lost while draining
     this.finish(this.signal.aborted ? abortedResult(this.signal) : (this.closedResult() ?? networkErrorResult(error)));
   }
 
