@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { abortedResult, asStreamErrorBody, classifyStreamAnswer, networkErrorResult, type ApplyResult, type StreamApiAction } from './stream-api.js';
+import { abortedResult, asStreamErrorBody, classifyStreamAnswer, networkErrorResult, parseStreamAnswer, type ApplyResult, type StreamApiAction } from './stream-api.js';
 
 /** What a call watches for its abort: an AbortSignal, or anything shaped like one (ScopedCall). */
 export interface CallSignal {
@@ -88,7 +88,7 @@ export class ApiCallHandler implements Dispatcher.DispatchHandler {
   private classify(): ApplyResult {
     if (this.status >= 200 && this.status < 300) return applied;
     const text = Buffer.concat(this.chunks ?? []).subarray(0, maxErrorBodyBytes).toString('utf8');
-    return classifyStreamAnswer(this.action, this.status, asStreamErrorBody(parseJson(text)), retryAfter(this.rawHeaders));
+    return classifyStreamAnswer(this.action, this.status, asStreamErrorBody(parseStreamAnswer(text)), retryAfter(this.rawHeaders));
   }
 
   private finish(result: ApplyResult): void {
@@ -117,13 +117,4 @@ function retryAfter(rawHeaders: Buffer[] | undefined): string | undefined {
     if (name.length === 11 && name.toString('latin1').toLowerCase() === 'retry-after') return rawHeaders[i + 1]!.toString('latin1');
   }
   return undefined;
-}
-
-function parseJson(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { message: text.slice(0, 200) };
-  }
 }

@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import { serverToken } from './server-token.js';
-import { asStreamErrorBody, describeHttpError } from './stream-api.js';
+import { asStreamErrorBody, describeHttpError, parseStreamAnswer } from './stream-api.js';
 import { defaultStreamBaseUrl, pendingHooksVersion } from './stream-api-client.js';
 
 /** Options of {@link createAppSettingsClient}. */
@@ -67,12 +67,7 @@ export function createAppSettingsClient(options: AppSettingsClientOptions): AppS
       throw new AppSettingsRequestError(`${endpoint} ${base.origin}: ${(error as Error).message || (error as Error).name}`, undefined);
     }
     const text = await response.body.text();
-    let json: unknown;
-    try {
-      json = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      json = { message: text.slice(0, 200) };
-    }
+    const json = parseStreamAnswer(text);
     if (response.statusCode < 200 || response.statusCode >= 300) {
       throw new AppSettingsRequestError(`${endpoint}: ${describeHttpError(response.statusCode, asStreamErrorBody(json))}`, response.statusCode);
     }

@@ -93,6 +93,16 @@ export function parseRetryAfter(value: string | string[] | undefined | null, now
   return Math.max(0, date - now);
 }
 
+/** Stream's answer text as JSON: undefined when empty, `{ message }` (its first 200 characters) when not JSON. */
+export function parseStreamAnswer(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text.slice(0, 200) };
+  }
+}
+
 /** Reads a Stream error body from parsed JSON, tolerating anything. */
 export function asStreamErrorBody(value: unknown): StreamErrorBody | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as StreamErrorBody) : undefined;
