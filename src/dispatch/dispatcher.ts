@@ -11,6 +11,7 @@ import type { HandlerContext } from './handler.js';
 import { HandlerRun, type RunOutcomes } from './handler-run.js';
 import { ShutdownError } from '../core/deadline.js';
 import { RequestScope } from '../core/request-scope.js';
+import { InFlight } from '../core/in-flight.js';
 
 /** How the PassOn callback is answered: with the decision, or at once with `{accepted: true}`. */
 export type AnswerTiming = 'inline' | 'ack-first';
@@ -145,10 +146,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return shared;
   }
 
-  /** Decisions in progress by dedupe key: concurrent duplicates share them. */
-  const inflight = new Map<string, Promise<DedupeRecord>>();
-  /** Everything still running, with its request's scope, for a graceful close. */
-  const running = new Map<Promise<unknown>, RequestScope>();
+  /**
+   * Decisions in progress, by dedupe key (concurrent duplicates share them), each with its
+   * request's scope for a graceful close. Not a Map: see InFlight.
+   */
+  const inflight = new InFlight<Promise<DedupeRecord>, RequestScope>();
   const runOutcomes: RunOutcomes<Outcome> = {
     ended(why) {
       metrics.fallback(why === 'timeout' ? 'timeout' : 'shutdown');
@@ -279,12 +281,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   /** Registers asynchronous work for dedupe and for close() until it ends. */
   function track(key: string | undefined, work: Promise<DedupeRecord>, scope: RequestScope): Promise<DedupeRecord> {
-    running.set(work, scope);
-    if (key !== undefined) inflight.set(key, work);
-    const done = () => {
-      running.delete(work);
-      if (key !== undefined && inflight.get(key) === work) inflight.delete(key);
-    };
+    const entry = inflight.add(key, work, scope);
+    const done = () => inflight.remove(entry);
     work.then(done, (error: unknown) => {
       done();
       logger.error({ err: error, key }, 'decision failed');
@@ -365,7 +363,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const scope = scopeFor(receivedAt, requestScope);
     if (!event.webhookId) return start(event, receivedAt, undefined, undefined, scope);
     const key = dedupeKey(event.apiKey, event.webhookId);
-    const work = inflight.get(key);
+    const work = inflight.find(key);
     if (work) return joinInflight(work);
     let durable: DurableCallback | undefined;
     if (timing === 'ack-first') {
@@ -380,7 +378,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   /** An ack-first callback of a stopped instance: decided (unless it was) and applied within what is left of its budget. */
   async function recovered(callback: RecoveredCallback): Promise<void> {
-    if (inflight.has(callback.key)) return;
+    if (inflight.find(callback.key) !== undefined) return;
     const receivedAt = callback.arrivedAt - performance.timeOrigin;
     const scope = scopeFor(receivedAt, undefined);
     await track(callback.key, Promise.resolve().then(() => decideAndApply(callback.event, receivedAt, callback.key, callback.outcome, scope)), scope);
@@ -391,7 +389,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     passOn: shared ? passOnShared : (event, receivedAt, requestScope) => {
       if (!event.webhookId) return start(event, receivedAt, undefined, undefined, scopeFor(receivedAt, requestScope));
       const key = dedupeKey(event.apiKey, event.webhookId);
-      const work = inflight.get(key);
+      const work = inflight.find(key);
       if (work) return joinInflight(work);
       const lookup = dedupe.get(key);
       if (!(lookup instanceof Promise)) return afterLookup(event, receivedAt, key, lookup, requestScope);
@@ -405,7 +403,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     async deleted(event, receivedAt, requestScope) {
       const key = event.webhookId ? `deleted\n${event.apiKey}\n${event.webhookId}` : undefined;
       if (key !== undefined) {
-        const work = inflight.get(key);
+        const work = inflight.find(key);
         if (work) {
           await work;
           return;
@@ -436,11 +434,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       stopRecovering?.();
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-      await Promise.race([Promise.allSettled([...running.keys()]), grace]);
+      await Promise.race([Promise.allSettled(inflight.values()), grace]);
       clearTimeout(timer);
       // Past the grace: every request still in flight is aborted, handler, API call and retries alike.
-      for (const scope of [...running.values()]) scope.abort(shuttingDown);
-      await Promise.allSettled([...running.keys()]);
+      for (const scope of inflight.tags()) scope.abort(shuttingDown);
+      await Promise.allSettled(inflight.values());
     },
   };
 }

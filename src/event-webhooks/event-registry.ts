@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { InFlight } from '../core/in-flight.js';
 import { createDefaultLogger } from '../observe/default-logger.js';
 import { noMetrics, type EventOutcome, type HookMetrics } from '../observe/metrics.js';
 import { EventHandlerError, type EventContext, type EventDelivery, type EventErrorHandler, type EventHandler } from './event-handler.js';
@@ -62,7 +63,8 @@ export function createEventWebhooks(options: EventWebhooksOptions = {}): EventWe
 export function createEventRegistry(logger: Logger, metrics: HookMetrics): EventWebhooks {
   const registrations: Registration[] = [];
   const errorHandlers: EventErrorHandler[] = [];
-  const running = new Set<Promise<unknown>>();
+  /** Dispatches still running, for close(). Not a Set: see InFlight. */
+  const running = new InFlight<Promise<unknown>>();
   const shutdown = new AbortController();
   let closed = false;
 
@@ -142,8 +144,8 @@ export function createEventRegistry(logger: Logger, metrics: HookMetrics): Event
         receivedAt: delivery.receivedAt ?? Date.now(),
       };
       const dispatched = run(event, full);
-      running.add(dispatched);
-      void dispatched.finally(() => running.delete(dispatched));
+      const entry = running.add(undefined, dispatched, undefined);
+      void dispatched.finally(() => running.remove(entry));
       return dispatched;
     },
     async close(graceMs = 10_000) {
@@ -151,7 +153,7 @@ export function createEventRegistry(logger: Logger, metrics: HookMetrics): Event
       const waitAtMost = async (ms: number) => {
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-        await Promise.race([Promise.allSettled([...running]), timeout]);
+        await Promise.race([Promise.allSettled(running.values()), timeout]);
         clearTimeout(timer);
       };
       await waitAtMost(graceMs);

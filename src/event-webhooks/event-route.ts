@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { refusalClosesConnection, withConnectionClose } from '../core/connection-close.js';
 import { HookError } from '../core/hook-error.js';
+import { InFlight, type InFlightEntry } from '../core/in-flight.js';
 import { clip, type RateLimitedLog } from '../core/log-safe.js';
 import { headerValue, type NeutralHeaders, type NeutralRequest, type NeutralResponse } from '../core/neutral.js';
 import { readVerifiedBody, type VerifyOptions } from '../signature/verified-body.js';
@@ -84,8 +85,8 @@ export function createEventRoute(options: EventRouteOptions & { path: string }, 
   if (!(maxInFlight > 0)) throw new RangeError(`pending-hooks: events.maxInFlight must be positive (got ${maxInFlight})`);
   const matchPath = createEventPathMatcher(options.path);
   const verifyOptions: VerifyOptions = { keyring: deps.keyring, bodyLimit: deps.bodyLimit, verify: deps.verify, malformedCode: 'malformed_json', sniffGzip: true };
-  /** Deliveries being handled, by dedupe key: a retry arriving meanwhile waits for the first. */
-  const handling = new Map<string, Promise<EventDispatchResult | undefined>>();
+  /** Deliveries being handled, by dedupe key: a retry arriving meanwhile waits for the first. Not a Map: see InFlight. */
+  const handling = new InFlight<Promise<EventDispatchResult | undefined>>();
   let inFlight = 0;
 
   function refuse(error: HookError, context: Record<string, unknown>): NeutralResponse {
@@ -144,7 +145,7 @@ export function createEventRoute(options: EventRouteOptions & { path: string }, 
       return okAnswer;
     };
     if (key !== undefined) {
-      const first = handling.get(key);
+      const first = handling.find(key);
       if (first !== undefined) {
         if (ack === 'immediately') return duplicate();
         const result = await first;
@@ -174,11 +175,12 @@ export function createEventRoute(options: EventRouteOptions & { path: string }, 
         return undefined;
       },
     );
+    let entry: InFlightEntry<Promise<EventDispatchResult | undefined>, undefined> | undefined;
     const settled = handled.finally(() => {
       inFlight--;
-      if (key !== undefined) handling.delete(key);
+      if (entry !== undefined) handling.remove(entry);
     });
-    if (key !== undefined) handling.set(key, settled);
+    if (key !== undefined) entry = handling.add(key, settled, undefined);
     if (ack === 'immediately') {
       settled.catch((error: unknown) => deps.logger.error({ err: error, webhookId: delivery.id }, 'event delivery failed after its answer'));
       return okAnswer;
