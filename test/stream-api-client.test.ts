@@ -9,7 +9,8 @@ import { createDryRunApi } from '../src/stream-api/dry-run-api.js';
 import { serverToken, signServerToken } from '../src/stream-api/server-token.js';
 import { createStreamApiClient } from '../src/stream-api/stream-api-client.js';
 import { fromStreamChat } from '../src/stream-api/stream-chat-adapter.js';
-import { classifyStreamAnswer, parseRetryAfter, saysNotPending, type StreamApi } from '../src/stream-api/stream-api.js';
+import { callWithin, classifyStreamAnswer, parseRetryAfter, saysNotPending, type ScopedStreamApi, type StreamApi } from '../src/stream-api/stream-api.js';
+import { RequestScope } from '../src/core/request-scope.js';
 
 const app = { apiKey: 'key-one', secret: 'secret-one' };
 const otherApp = { apiKey: 'key-two', secret: 'secret-two' };
@@ -163,6 +164,23 @@ describe('createStreamApiClient against the mock API', () => {
     } finally {
       await api.close();
       await mock.close();
+    }
+  });
+
+  it('ends a direct call at headersTimeoutMs; a call within a callback\'s scope is ended by its deadline instead', async () => {
+    const slowClient = createStreamApiClient({ ...app, baseUrl: mock.url, headersTimeoutMs: 200 });
+    try {
+      mock.addPendingMessage({ id: 'm-slow-direct' });
+      mock.addPendingMessage({ id: 'm-slow-scoped' });
+      // undici's headers timer ticks every ~0.5 s: a 1.5 s answer is surely past a 200 ms timeout.
+      mock.injectFaults({ action: 'commit', delayMs: 1500, count: 2 });
+      const direct = await slowClient.commitMessage('m-slow-direct', never());
+      expect(direct).toMatchObject({ status: 'failed', retryable: true, detail: expect.stringMatching(/headers timeout/i) });
+      // The same answer within a scope whose deadline is 3 s away: applied.
+      const scoped = (slowClient as unknown as ScopedStreamApi)[callWithin];
+      expect(await scoped('commit', 'm-slow-scoped', new RequestScope(performance.now() + 3000))).toEqual({ status: 'applied' });
+    } finally {
+      await slowClient.close();
     }
   });
 

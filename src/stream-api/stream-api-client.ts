@@ -23,7 +23,11 @@ export interface StreamApiClientOptions {
   connections?: number;
   /** How long an idle keep-alive socket is kept. Default undici's (4 s). */
   keepAliveTimeoutMs?: number;
-  /** Time to wait for response headers when the caller's signal does not end it first. Default 30 s. */
+  /**
+   * Time to wait for response headers (and between body chunks) when the caller's signal does not
+   * end it first. Default 30 s. Calls pending-hooks makes for a callback have none: the callback's
+   * deadline ends them.
+   */
   headersTimeoutMs?: number;
   /** `X-Stream-Client` header. Default `pending-hooks-<version>`. */
   userAgent?: string;
@@ -84,32 +88,39 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
    * One call. `signal` is what its handler watches: the caller's AbortSignal, or (from
    * {@link callWithin}) a {@link ScopedCall}. Not async: the usual path makes one promise.
    */
-  function call(action: StreamApiAction, messageId: string, signal: CallSignal): Promise<ApplyResult> {
+  function call(action: StreamApiAction, messageId: string, signal: CallSignal, bounded = false): Promise<ApplyResult> {
     if (signal.aborted) return Promise.resolve(abortedResult(signal));
     if (closed) return Promise.resolve(clientClosed);
     const id = messagePathSegment(messageId);
     if (id === undefined) return Promise.resolve(unsendableId);
-    if (commitHeaders === undefined || deleteHeaders === undefined) return dispatchOnceSigned(action, id, signal);
-    return dispatch(action, id, signal);
+    if (commitHeaders === undefined || deleteHeaders === undefined) return dispatchOnceSigned(action, id, signal, bounded);
+    return dispatch(action, id, signal, bounded);
   }
 
   /** The first calls, made while the server token is still being signed. */
-  async function dispatchOnceSigned(action: StreamApiAction, id: string, signal: CallSignal): Promise<ApplyResult> {
+  async function dispatchOnceSigned(action: StreamApiAction, id: string, signal: CallSignal, bounded: boolean): Promise<ApplyResult> {
     try {
       useToken(await token);
     } catch (error) {
       return { status: 'failed', retryable: false, detail: `cannot sign the server token: ${String(error)}` };
     }
     if (signal.aborted) return abortedResult(signal);
-    return dispatch(action, id, signal);
+    return dispatch(action, id, signal, bounded);
   }
 
-  function dispatch(action: StreamApiAction, id: string, signal: CallSignal): Promise<ApplyResult> {
+  /**
+   * `bounded`: a request scope's deadline ends the call (see ScopedCall), so undici's headers and
+   * body timeouts are off for it (0). With them on, each call replaced its socket's keep-alive
+   * timer by a new `FastTimer` (a different delay and kind), and a replaced one waits in undici's
+   * list for its next 0.5 s tick: most of what the applied path still promoted (bench/RESULTS.md).
+   */
+  function dispatch(action: StreamApiAction, id: string, signal: CallSignal, bounded: boolean): Promise<ApplyResult> {
     const commit = action === 'commit';
     const path = commit ? `${prefix}/messages/${id}/commit?${apiKeyQuery}` : `${prefix}/messages/${id}?hard=true&${apiKeyQuery}`;
+    const timeout = bounded ? 0 : undefined;
     return new Promise<ApplyResult>((settle) => {
       pool.dispatch(
-        { method: commit ? 'POST' : 'DELETE', path, headers: commit ? commitHeaders! : deleteHeaders!, body: commit ? '{}' : null },
+        { method: commit ? 'POST' : 'DELETE', path, headers: commit ? commitHeaders! : deleteHeaders!, body: commit ? '{}' : null, headersTimeout: timeout, bodyTimeout: timeout },
         new ApiCallHandler(action, signal, settle, closedResult),
       );
     });
@@ -124,7 +135,7 @@ export function createStreamApiClient(options: StreamApiClientOptions): StreamAp
       // call's socket is torn down after (see ScopedCall); whichever settles first wins.
       const watched = new ScopedCall(scope, resolve);
       scope.watch(watched);
-      call(action, messageId, watched).then((result) => {
+      call(action, messageId, watched, scope.deadlineAt !== Infinity).then((result) => {
         scope.unwatch(watched);
         resolve(result);
       });
