@@ -38,7 +38,7 @@ function hashOf(key: string): number {
  * and value it held — alive through each scavenge, so all of it is promoted; the chain never ends
  * while requests flow. Measured on the applied row (bench/RESULTS.md): in about half of the
  * processes, ~1.1 MB/s of garbage promoted and a mark-compact every 5–13 s, the p99 at 25% load
- * 1.5–2.5 ms above the hand-written route. Here the slots are plain arrays, replaced only when
+ * up to ~3 ms above the hand-written route. Here the slots are plain arrays, replaced only when
  * they grow: open addressing with linear probing, deletions shifting entries back (no tombstones).
  */
 export class InFlight<V, T = undefined> {
