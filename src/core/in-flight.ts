@@ -18,13 +18,20 @@ class Entry<V, T> implements InFlightEntry<V, T> {
 
 const seed = (Math.random() * 0x1_0000_0000) >>> 0;
 
+/** The last key hashed: a callback's `find` is followed by its `add`, and the key is not hashed again. */
+let lastKey = '';
+let lastHash = 0;
+
 /** FNV-1a over UTF-16 code units with a per-process seed, finished by murmur3's mixer. */
 function hashOf(key: string): number {
+  if (key === lastKey) return lastHash;
+  lastKey = key;
   let h = seed ^ key.length;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x0100_0193);
   h = Math.imul(h ^ (h >>> 16), 0x85eb_ca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2_ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  lastHash = (h ^ (h >>> 16)) >>> 0;
+  return lastHash;
 }
 
 /**
