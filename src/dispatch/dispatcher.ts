@@ -67,9 +67,16 @@ const passOnWhat = 'PassOnPendingMessage handler';
 const answerMarginMs = 40;
 const round2 = (ms: number) => Math.round(ms * 100) / 100;
 
-/** What a `decision` line says, kept until the line is built (after the answer). */
+/**
+ * What a `decision` line says, kept until the line is built (after the answer): the event's
+ * fields, not the event, so the parsed message is garbage as soon as the callback is answered.
+ */
 interface DecisionLine {
-  readonly event: PendingMessageEvent;
+  readonly webhookId: string | undefined;
+  readonly messageId: string;
+  readonly apiKey: string;
+  readonly transport: PendingMessageEvent['transport'];
+  readonly attempt: number;
   readonly outcome: Outcome;
   readonly report: ApplyReport;
   readonly replayed: boolean;
@@ -78,12 +85,12 @@ interface DecisionLine {
 }
 
 /** The decision line's fields as JSON, in the order and form pino writes them (undefined left out). */
-function decisionFields({ event, outcome, report, replayed, latencyMs, budgetLeftMs }: DecisionLine): string {
-  const webhookId = event.webhookId === undefined ? '' : `"webhookId":${JSON.stringify(event.webhookId)},`;
+function decisionFields({ webhookId, messageId, apiKey, transport, attempt, outcome, report, replayed, latencyMs, budgetLeftMs }: DecisionLine): string {
+  const webhook = webhookId === undefined ? '' : `"webhookId":${JSON.stringify(webhookId)},`;
   const reason = outcome.reason === undefined ? '' : `"reason":${JSON.stringify(outcome.reason)},`;
   return (
-    `${webhookId}"messageId":${JSON.stringify(event.message.id)},"apiKey":${JSON.stringify(event.apiKey)},"transport":"${event.transport}",` +
-    `"attempt":${event.attempt},"action":"${outcome.action}",${reason}"timedOut":${outcome.timedOut},"applied":"${report.status}",` +
+    `${webhook}"messageId":${JSON.stringify(messageId)},"apiKey":${JSON.stringify(apiKey)},"transport":"${transport}",` +
+    `"attempt":${attempt},"action":"${outcome.action}",${reason}"timedOut":${outcome.timedOut},"applied":"${report.status}",` +
     `"apiCalls":${report.attempts},"replayed":${replayed},"latencyMs":${latencyMs},"budgetLeftMs":${budgetLeftMs}`
   );
 }
@@ -247,7 +254,19 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const latencyMs = round2(performance.now() - receivedAt);
     const budgetLeftMs = round2(timeoutMs - latencyMs);
     if (infoLineLater !== undefined && !scope.clientGone && (report.status === 'applied' || report.status === 'nothing_to_do')) {
-      infoLineLater<DecisionLine>({ event, outcome, report, replayed, latencyMs, budgetLeftMs }, decisionFields, 'decision');
+      const line: DecisionLine = {
+        webhookId: event.webhookId,
+        messageId: event.message.id,
+        apiKey: event.apiKey,
+        transport: event.transport,
+        attempt: event.attempt,
+        outcome,
+        report,
+        replayed,
+        latencyMs,
+        budgetLeftMs,
+      };
+      infoLineLater(line, decisionFields, 'decision');
       return;
     }
     const line = {
