@@ -7,6 +7,8 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import pino, { type Logger } from 'pino';
+import type { Outcome } from '../src/decision/decision.js';
+import { decisionFields, type DecisionLine } from '../src/dispatch/decision-line.js';
 import { createDefaultLogger } from '../src/observe/default-logger.js';
 
 const modes = ['level-warn', 'pino-sync', 'pino-async-4096', 'pino-worker', 'batch', 'default'] as const;
@@ -28,9 +30,10 @@ function logger(mode: Mode): Logger {
   }
 }
 
-/** The default: the dispatcher writes the decision line's fields by hand (src/dispatch/dispatcher.ts decisionFields), built after the turn's answers. */
+/** The default: the dispatcher's own decision line (src/dispatch/decision-line.ts), built after the turn's answers. */
 const infoLineLater = createDefaultLogger(undefined).infoLineLater!;
-const fieldsOf = (fields: string) => fields;
+const committed = { action: 'commit', timedOut: false } as Outcome;
+const dryRun = { status: 'applied', attempts: 0, detail: 'dry run' } as const;
 
 async function child(mode: Mode, lines: number): Promise<void> {
   const log = logger(mode);
@@ -42,12 +45,8 @@ async function child(mode: Mode, lines: number): Promise<void> {
         // Latencies vary as real ones do: a constant would hit V8's number-to-string cache every time.
         const latencyMs = Math.round((0.05 + (i % 4999) * 0.0173) * 100) / 100;
         if (mode === 'default') {
-          infoLineLater(
-            `"webhookId":${JSON.stringify(`wh-${i}-5b1c2d3e-aaaa-bbbb`)},"messageId":${JSON.stringify(`msg-${i}`)},"apiKey":${JSON.stringify('bench-key')},"transport":"rest",` +
-              `"attempt":${1},"action":"commit","timedOut":${false},"applied":"applied","apiCalls":${0},"replayed":${false},"latencyMs":${latencyMs},"budgetLeftMs":${Math.round((500 - latencyMs) * 100) / 100}`,
-            fieldsOf,
-            'decision',
-          );
+          const line: DecisionLine = { webhookId: `wh-${i}-5b1c2d3e-aaaa-bbbb`, messageId: `msg-${i}`, apiKey: 'bench-key', transport: 'rest', attempt: 1, outcome: committed, report: dryRun, replayed: false, latencyMs, budgetLeftMs: Math.round((500 - latencyMs) * 100) / 100 };
+          infoLineLater(line, decisionFields, 'decision');
           continue;
         }
         log.info(

@@ -62,4 +62,11 @@ describe('the default logger', () => {
     const onExit = await lines('exit');
     expect(onExit.map((line) => line.n)).toEqual([1, 2]);
   });
+
+  it("lets the callback's event go once answered, while its decision line waits for the end of the turn", async () => {
+    const { stdout, stderr } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/fixtures/default-logger-release.ts'], { env: { ...process.env, LOG_LEVEL: 'info' } });
+    expect(stderr.trim()).toBe('released');
+    const decision = stdout.split('\n').find((line) => line.includes('"msg":"decision"'));
+    expect(JSON.parse(decision!)).toMatchObject({ webhookId: 'wh-1', messageId: 'm-1', action: 'commit' });
+  });
 });

@@ -1,4 +1,5 @@
 import { noMetrics, type HookMetrics } from '../observe/metrics.js';
+import { decisionFields, type DecisionLine } from './decision-line.js';
 import type { Logger } from 'pino';
 import { applyDecision, type ApplyReport, type ApplyRetryOptions } from '../decision/apply-decision.js';
 import type { DecisionAction, Outcome, PassOnResult } from '../decision/decision.js';
@@ -67,33 +68,6 @@ const passOnWhat = 'PassOnPendingMessage handler';
 const answerMarginMs = 40;
 const round2 = (ms: number) => Math.round(ms * 100) / 100;
 
-/**
- * What a `decision` line says, kept until the line is built (after the answer): the event's
- * fields, not the event, so the parsed message is garbage as soon as the callback is answered.
- */
-interface DecisionLine {
-  readonly webhookId: string | undefined;
-  readonly messageId: string;
-  readonly apiKey: string;
-  readonly transport: PendingMessageEvent['transport'];
-  readonly attempt: number;
-  readonly outcome: Outcome;
-  readonly report: ApplyReport;
-  readonly replayed: boolean;
-  readonly latencyMs: number;
-  readonly budgetLeftMs: number;
-}
-
-/** The decision line's fields as JSON, in the order and form pino writes them (undefined left out). */
-function decisionFields({ webhookId, messageId, apiKey, transport, attempt, outcome, report, replayed, latencyMs, budgetLeftMs }: DecisionLine): string {
-  const webhook = webhookId === undefined ? '' : `"webhookId":${JSON.stringify(webhookId)},`;
-  const reason = outcome.reason === undefined ? '' : `"reason":${JSON.stringify(outcome.reason)},`;
-  return (
-    `${webhook}"messageId":${JSON.stringify(messageId)},"apiKey":${JSON.stringify(apiKey)},"transport":"${transport}",` +
-    `"attempt":${attempt},"action":"${outcome.action}",${reason}"timedOut":${outcome.timedOut},"applied":"${report.status}",` +
-    `"apiCalls":${report.attempts},"replayed":${replayed},"latencyMs":${latencyMs},"budgetLeftMs":${budgetLeftMs}`
-  );
-}
 const dryRunApplied: ApplyReport = Object.freeze({ status: 'applied', attempts: 0, detail: 'dry run' });
 const dryRunNothing: ApplyReport = Object.freeze({ status: 'nothing_to_do', attempts: 0, detail: 'dry run' });
 // Shared stores: a claim outlives the owner's budget by this much, so no one else claims while
