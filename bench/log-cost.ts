@@ -30,7 +30,7 @@ function logger(mode: Mode): Logger {
   }
 }
 
-/** The default: the dispatcher's own decision line (src/dispatch/decision-line.ts), built after the turn's answers. */
+/** The default: the dispatcher's own decision line (src/dispatch/decision-line.ts), written field by field after the turn's answers. */
 const infoLineLater = createDefaultLogger(undefined).infoLineLater!;
 const committed = { action: 'commit', timedOut: false } as Outcome;
 const dryRun = { status: 'applied', attempts: 0, detail: 'dry run' } as const;

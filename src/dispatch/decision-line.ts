@@ -1,9 +1,10 @@
 import type { ApplyReport } from '../decision/apply-decision.js';
 import type { Outcome } from '../decision/decision.js';
 import type { PendingMessageEvent } from '../event/pending-message-event.js';
+import type { LineFields } from '../observe/json-line-bytes.js';
 
 /**
- * What a `decision` line says, kept until the line is built (after the answer): the event's
+ * What a `decision` line says, kept until the line is written (after the answer): the event's
  * fields, not the event, so the parsed message is garbage as soon as the callback is answered.
  */
 export interface DecisionLine {
@@ -19,13 +20,20 @@ export interface DecisionLine {
   readonly budgetLeftMs: number;
 }
 
-/** The decision line's fields as JSON, in the order and form pino writes them (undefined left out). */
-export function decisionFields({ webhookId, messageId, apiKey, transport, attempt, outcome, report, replayed, latencyMs, budgetLeftMs }: DecisionLine): string {
-  const webhook = webhookId === undefined ? '' : `"webhookId":${JSON.stringify(webhookId)},`;
-  const reason = outcome.reason === undefined ? '' : `"reason":${JSON.stringify(outcome.reason)},`;
-  return (
-    `${webhook}"messageId":${JSON.stringify(messageId)},"apiKey":${JSON.stringify(apiKey)},"transport":"${transport}",` +
-    `"attempt":${attempt},"action":"${outcome.action}",${reason}"timedOut":${outcome.timedOut},"applied":"${report.status}",` +
-    `"apiCalls":${report.attempts},"replayed":${replayed},"latencyMs":${latencyMs},"budgetLeftMs":${budgetLeftMs}`
-  );
+/** The decision line's fields, in the order and form pino writes them (undefined left out). */
+export function decisionFields(line: DecisionLine, out: LineFields): void {
+  const { outcome, report } = line;
+  if (line.webhookId !== undefined) out.string('webhookId', line.webhookId);
+  out.string('messageId', line.messageId);
+  out.string('apiKey', line.apiKey);
+  out.string('transport', line.transport);
+  out.number('attempt', line.attempt);
+  out.string('action', outcome.action);
+  if (outcome.reason !== undefined) out.string('reason', outcome.reason);
+  out.boolean('timedOut', outcome.timedOut);
+  out.string('applied', report.status);
+  out.number('apiCalls', report.attempts);
+  out.boolean('replayed', line.replayed);
+  out.number('latencyMs', line.latencyMs);
+  out.number('budgetLeftMs', line.budgetLeftMs);
 }

@@ -1,4 +1,5 @@
 import { noMetrics, type HookMetrics } from '../observe/metrics.js';
+import type { LineFields } from '../observe/json-line-bytes.js';
 import { decisionFields, type DecisionLine } from './decision-line.js';
 import type { Logger } from 'pino';
 import { applyDecision, type ApplyReport, type ApplyRetryOptions } from '../decision/apply-decision.js';
@@ -32,8 +33,8 @@ export interface DispatcherOptions {
   /** The store keeps records by reference in this process: records of common outcomes may be shared (frozen). */
   shareRecords?: boolean;
   logger: Logger;
-  /** Writes an `info` line of pre-serialized fields as `logger` would, built after the answer (the default logger has one). */
-  infoLineLater?: <T>(entry: T, fields: (entry: T) => string, msg: string) => void;
+  /** Writes an `info` line of known fields as `logger` would, after the answer (the default logger has one). */
+  infoLineLater?: <T>(entry: T, fields: (entry: T, out: LineFields) => void, msg: string) => void;
   /** The API that applies decisions for an app; undefined = dry run (decisions only logged). */
   apiFor(apiKey: string): StreamApi | undefined;
   handlers(): { passOn: PassOnHandler | undefined; deleted: DeletedHandler | undefined };

@@ -1,51 +1,58 @@
 import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { AfterAnswers } from '../core/after-answers.js';
+import { JsonLineBytes, type LineFields } from './json-line-bytes.js';
 
-/** An `info` line waiting to be built: its time and logger bindings are the logging call's. */
+/** An `info` line waiting to be written: its time and logger bindings are the logging call's. */
 interface LaterLine {
   readonly entry: unknown;
-  readonly fields: (entry: unknown) => string;
+  readonly fields: (entry: unknown, out: LineFields) => void;
   readonly msg: string;
   readonly time: number;
-  readonly bindings: string;
+  /** The logger's bindings (`,"pid":…`), encoded once. */
+  readonly bindings: Uint8Array;
 }
 
 /**
  * The logger `createPendingHooks` makes when given none (or only pino options): pino at
  * `LOG_LEVEL` (default info), one JSON line per callback, to stdout through a line batch —
- * lines wait at most 10 ms (or until 16 K characters are waiting) and go out in one
- * synchronous write.
+ * lines wait at most 10 ms (or until 16 KiB are waiting) and go out in one synchronous write.
  *
  * Why not pino's own destinations: per line on this machine (bench/RESULTS.md, "Default
  * logging"), pino's default synchronous stdout costs ~4.8 µs of CPU, `pino.destination({ sync:
  * false, minLength: 4096 })` ~5.8 µs (sonic-boom measures the whole pending buffer's UTF-8
- * length on every write), a worker transport ~3.4 µs on the main thread plus the worker's own,
- * this batch ~2.9 µs (~1.5 µs with the decision line written by hand, see `infoLineLater`). A write
- * per event-loop turn was tried first: at moderate rates a turn holds one or two callbacks, and
- * the write (a syscall, a wake-up of the reader) was paid per line. Writes stay synchronous, so
- * no line is ever in flight: `flush()` and the process's `exit` event (process.exit, a fatal
- * error, serve's SIGTERM/SIGINT handling) write out whatever waits. Only a signal nobody
- * handles (SIGKILL) loses the last 10 ms of lines.
+ * length on every write), a worker transport ~3.4 µs on the main thread plus the worker's own.
+ * A write per event-loop turn was tried first: at moderate rates a turn holds one or two
+ * callbacks, and the write (a syscall, a wake-up of the reader) was paid per line. Writes stay
+ * synchronous, so no line is ever in flight: `flush()` and the process's `exit` event
+ * (process.exit, a fatal error, serve's SIGTERM/SIGINT handling) write out whatever waits. Only
+ * a signal nobody handles (SIGKILL) loses the last 10 ms of lines.
  *
- * The decision line is built after the answer (`infoLineLater`): in the event loop's check
- * phase, once every callback of the turn has been answered. Building it before cost more than
- * its CPU under a closed loop — each answer left later, and the client's next callback with it
- * (bench/RESULTS.md, "What users run, measured as they run it").
+ * The decision line is written after the answer (`infoLineLater`): in the event loop's check
+ * phase, once every callback of the turn has been answered, field by field into the batch's
+ * bytes (`JsonLineBytes`). Building it before cost more than its CPU under a closed loop — each
+ * answer left later, and the client's next callback with it (bench/RESULTS.md, "What users run,
+ * measured as they run it").
  */
 class LineBatch implements DestinationStream {
-  private lines: string[] = [];
-  private chars = 0;
+  private readonly bytes = new JsonLineBytes();
   private scheduled = false;
   private broken = false;
-  /** Lines built once this turn's answers are out. */
+  /** Lines written once this turn's answers are out. */
   private readonly later = new AfterAnswers<LaterLine>((line) => {
-    this.add(`{"level":30,"time":${line.time}${line.bindings},${line.fields(line.entry)},"msg":${JSON.stringify(line.msg)}}\n`);
+    const bytes = this.bytes;
+    bytes.ascii('{"level":30,"time":');
+    bytes.numberValue(line.time);
+    bytes.raw(line.bindings);
+    line.fields(line.entry, bytes);
+    bytes.string('msg', line.msg);
+    bytes.ascii('}\n');
+    this.added();
   });
 
   constructor(
     private readonly fd: number,
-    private readonly maxChars = 16 * 1024,
+    private readonly maxBytes = 16 * 1024,
     private readonly maxDelayMs = 10,
   ) {}
 
@@ -57,18 +64,17 @@ class LineBatch implements DestinationStream {
   write(line: string): void {
     // Lines logged later than a waiting one keep their order.
     if (!this.later.empty) this.later.drain();
-    this.add(line);
+    this.bytes.text(line);
+    this.added();
   }
 
-  /** Queues a line whose fields `fields(entry)` gives, built in the check phase of this turn (or by `flush`). */
+  /** Queues a line whose fields `fields(entry, out)` writes, in the check phase of this turn (or at `flush`). */
   writeLaterLine(line: LaterLine): void {
     this.later.push(line);
   }
 
-  private add(line: string): void {
-    this.lines.push(line);
-    this.chars += line.length;
-    if (this.chars >= this.maxChars) this.flush();
+  private added(): void {
+    if (this.bytes.length >= this.maxBytes) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setTimeout(this.due, this.maxDelayMs).unref();
@@ -78,10 +84,9 @@ class LineBatch implements DestinationStream {
   /** Writes out every waiting line, synchronously. */
   flush(): void {
     if (!this.later.empty) this.later.drain();
-    if (this.chars === 0) return;
-    const bytes = Buffer.from(this.lines.length === 1 ? this.lines[0]! : this.lines.join(''), 'utf8');
-    this.lines = [];
-    this.chars = 0;
+    if (this.bytes.length === 0) return;
+    const bytes = this.bytes.view();
+    this.bytes.clear();
     if (this.broken) return;
     let offset = 0;
     while (offset < bytes.length) {
@@ -114,20 +119,22 @@ function stdoutLines(): LineBatch {
   return stdoutBatch;
 }
 
+export type { LineFields } from './json-line-bytes.js';
+
 export interface DefaultLogger {
   logger: Logger;
   /** Writes out waiting lines synchronously. */
   flush(): void;
   /**
-   * Writes one `info` line whose fields are already JSON (`"a":1,"b":"x"`), exactly as pino
-   * would write it through `logger`; absent when options change pino's line format. The
-   * per-callback decision line goes this way: pino's serializer (~2 µs a line) walks the
-   * object key by key, while the dispatcher knows the fields and their types in advance.
-   * `fields(entry)` is called once the answers of this event-loop turn are written (in its check
-   * phase), or at once by `flush()` or by a line logged meanwhile (order kept). The line's time
-   * is the time of this call.
+   * Writes one `info` line whose fields `fields(entry, out)` writes (`out.string(key, value)`, …,
+   * in pino's order), exactly as pino would write it through `logger`; absent when options
+   * change pino's line format. The per-callback decision line goes this way: pino's serializer
+   * (~2 µs a line) walks the object key by key, while the dispatcher knows the fields and their
+   * types in advance. `fields` is called once the answers of this event-loop turn are written
+   * (in its check phase), or at once by `flush()` or by a line logged meanwhile (order kept).
+   * The line's time is the time of this call.
    */
-  infoLineLater?: <T>(entry: T, fields: (entry: T) => string, msg: string) => void;
+  infoLineLater?: <T>(entry: T, fields: (entry: T, out: LineFields) => void, msg: string) => void;
 }
 
 export function createDefaultLogger(options: LoggerOptions | undefined): DefaultLogger {
@@ -139,9 +146,9 @@ export function createDefaultLogger(options: LoggerOptions | undefined): Default
   const flush = () => destination.flush();
   // Only pino's own format can be written by hand: any option but the level may change it.
   if (options !== undefined && Object.keys(options).some((key) => key !== 'level')) return { logger, flush };
-  const bindings = (logger as unknown as Record<symbol, string | undefined>)[pino.symbols.chindingsSym] ?? '';
-  const infoLineLater = <T>(entry: T, fields: (entry: T) => string, msg: string) => {
-    destination.writeLaterLine({ entry, fields: fields as (entry: unknown) => string, msg, time: Date.now(), bindings });
+  const bindings = Buffer.from((logger as unknown as Record<symbol, string | undefined>)[pino.symbols.chindingsSym] ?? '', 'utf8');
+  const infoLineLater = <T>(entry: T, fields: (entry: T, out: LineFields) => void, msg: string) => {
+    destination.writeLaterLine({ entry, fields: fields as (entry: unknown, out: LineFields) => void, msg, time: Date.now(), bindings });
   };
   return { logger, flush, infoLineLater };
 }
