@@ -36,7 +36,7 @@ export class JsonLineBytes implements LineFields {
     this.bytes = Buffer.allocUnsafeSlow(initialSize);
   }
 
-  /** The bytes written, as a view of the buffer (valid until the next write or `clear`). */
+  /** The bytes written, as a view of the buffer: valid until the next write (`clear` alone leaves it intact). */
   view(): Buffer {
     return this.bytes.subarray(0, this.length);
   }
