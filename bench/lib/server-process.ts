@@ -1,5 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { accepts, freePort } from './ports.js';
 import { fileURLToPath } from 'node:url';
 import { processCpuSeconds } from './machine.js';
@@ -19,7 +21,11 @@ let compiled = false;
  */
 export function compileServers(): void {
   if (compiled) return;
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+  // PH_BENCH_KEEP_DIST=1: measure dist/ as it is (a variant edited into the built JavaScript);
+  // otherwise every run rebuilds it from src/ and such an edit is silently measured as shipped.
+  if (process.env.PH_BENCH_KEEP_DIST === '1') {
+    if (!existsSync(join(repoRoot, 'dist', 'index.js'))) throw new Error('PH_BENCH_KEEP_DIST=1 but dist/ is not built: run npm run build first');
+  } else execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.bench-servers.json'], { cwd: repoRoot, stdio: 'inherit' });
   compiled = true;
 }
